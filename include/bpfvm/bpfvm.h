@@ -1,0 +1,197 @@
+/*
+ * bpfvm/bpfvm.h — the public API of libbpfvm: eBPF in user space.
+ *
+ * Conventions (as libbpf):
+ *  - int functions return 0 (or a count) on success and a negative errno on failure;
+ *    functions returning a pointer return NULL and set errno.
+ *  - Every failure also sends one line of detail to the log callback
+ *    (bpfvm_set_log); the library never prints and never exits.
+ *  - Extensible calls take an opts struct whose first field is its size; zero-fill
+ *    it and set .sz = sizeof(opts). NULL opts means all defaults.
+ *  - Handles are opaque; destructors accept NULL.
+ *  - Memory the library hands to the caller (assembled code, listings) is released
+ *    with free().
+ */
+#ifndef BPFVM_BPFVM_H
+#define BPFVM_BPFVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpfvm/insn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef BPFVM_API
+#define BPFVM_API __attribute__((visibility("default")))
+#endif
+
+#define BPFVM_VERSION_MAJOR 0
+#define BPFVM_VERSION_MINOR 1
+BPFVM_API const char *bpfvm_version(void);
+
+/* ---- Limits ------------------------------------------------------------------ */
+#define BPFVM_MAX_INSNS		1000000	/* instructions in one program */
+#define BPFVM_STACK_SIZE	512	/* bytes of stack per frame */
+#define BPFVM_MAX_CALL_DEPTH	32	/* frames, the main program's included */
+#define BPFVM_HELPER_USER_BASE	0x10000	/* embedders' helper ids start here */
+
+/* ---- Logging ------------------------------------------------------------------ */
+enum bpfvm_log_level {
+	BPFVM_LOG_WARN,		/* a failure: why a call returned an error */
+	BPFVM_LOG_INFO,
+	BPFVM_LOG_DEBUG,
+};
+/* msg is one line without a trailing newline. */
+typedef void (*bpfvm_log_fn)(enum bpfvm_log_level level, const char *msg, void *user);
+/* Sets the process-wide log callback (NULL: discard). Returns the previous one. */
+BPFVM_API bpfvm_log_fn bpfvm_set_log(bpfvm_log_fn fn, void *user);
+/* The current callback and its user pointer (to restore them later). */
+BPFVM_API void bpfvm_get_log(bpfvm_log_fn *fn, void **user);
+
+/* ---- Text assembly ----------------------------------------------------------------
+ * Two syntaxes, mixed freely line by line:
+ *  - the conformance suite's:  mov %r0, 1 / ldxw %r0, [%r1+4] / jeq %r1, 5, label
+ *  - the kernel/llvm pseudo-C: r0 = 1 / r0 = *(u32 *)(r1 + 4) / if r1 == 5 goto label
+ * Labels ("name:"), comments ("#", ";", "//") and the verifier log's "12: (b7)"
+ * prefixes are accepted.
+ */
+struct bpfvm_asm_opts {
+	size_t sz;
+	const char *filename;	/* names the input in error messages (default "<input>") */
+};
+/* Assembles text into *insns (free() it) with *cnt slots. Errors name
+ * file:line:column and return -EINVAL. */
+BPFVM_API int bpfvm_asm(const char *text, const struct bpfvm_asm_opts *opts,
+			struct bpf_insn **insns, size_t *cnt);
+
+enum bpfvm_syntax {
+	BPFVM_SYNTAX_KERNEL,		/* r0 = *(u32 *)(r1 +4), as the verifier log */
+	BPFVM_SYNTAX_CONFORMANCE,	/* ldxw %r0, [%r1+4] */
+};
+struct bpfvm_disasm_opts {
+	size_t sz;
+	enum bpfvm_syntax syntax;
+	bool opcodes;		/* kernel syntax: prefix "(61) " as the verifier log does */
+	bool no_index;		/* omit the "12: " instruction index prefix */
+};
+/* Writes instruction idx of insns[0..cnt) as one line (no newline) into buf.
+ * Returns the number of slots it used (1, or 2 for lddw), or a negative errno
+ * (-EINVAL for a slot that does not decode). buf is always NUL-terminated. */
+BPFVM_API int bpfvm_disasm_insn(const struct bpf_insn *insns, size_t cnt, size_t idx,
+				char *buf, size_t len, const struct bpfvm_disasm_opts *opts);
+/* Whole listing, one instruction a line, malloc'd (free() it); NULL + errno. */
+BPFVM_API char *bpfvm_disasm(const struct bpf_insn *insns, size_t cnt,
+			     const struct bpfvm_disasm_opts *opts);
+
+/* ---- Helpers ----------------------------------------------------------------------
+ * Helpers use the kernel's numbering (bpf_map_lookup_elem = 1, ...) and calling
+ * convention: arguments in r1..r5, result in r0.
+ */
+typedef uint64_t (*bpfvm_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+				    uint64_t r5);
+struct bpfvm_helper {
+	uint32_t id;
+	const char *name;	/* "bpf_map_lookup_elem"; shown by the disassembler */
+	bpfvm_helper_fn fn;
+};
+/* Registers a process-wide helper. id must not be taken (-EEXIST); embedders should
+ * use ids from BPFVM_HELPER_USER_BASE up. Programs bind helpers when they are
+ * created: registering later does not change existing programs. */
+BPFVM_API int bpfvm_helper__register(const struct bpfvm_helper *helper);
+/* Name of a registered helper, or NULL. */
+BPFVM_API const char *bpfvm_helper__name(uint32_t id);
+/* Called from inside a helper: ends the running program as soon as the helper
+ * returns, with r0 = retval (as the conformance suite's "unwind" helper). */
+BPFVM_API void bpfvm_run_stop(uint64_t retval);
+
+/* ---- Programs ----------------------------------------------------------------- */
+struct bpfvm_prog;
+
+struct bpfvm_prog_opts {
+	size_t sz;
+	const char *name;			/* default "prog" */
+	/* Helpers visible to this program only; they take precedence over the
+	 * process-wide ones with the same id. The array is copied. */
+	const struct bpfvm_helper *helpers;
+	size_t helper_cnt;
+};
+/* Checks the program's structure and prepares it to run. Errors (EINVAL) name the
+ * instruction index: unknown opcode, reserved fields not zero, bad register, write
+ * to r10, jump out of range or into the middle of lddw, truncated lddw, falling off
+ * the end, empty or over-long program (E2BIG), unknown helper, read of a register
+ * never written. The instructions are copied. */
+BPFVM_API struct bpfvm_prog *bpfvm_prog__new(const struct bpf_insn *insns, size_t cnt,
+					    const struct bpfvm_prog_opts *opts);
+BPFVM_API void bpfvm_prog__free(struct bpfvm_prog *prog);
+BPFVM_API const char *bpfvm_prog__name(const struct bpfvm_prog *prog);
+BPFVM_API size_t bpfvm_prog__insn_cnt(const struct bpfvm_prog *prog);
+BPFVM_API const struct bpf_insn *bpfvm_prog__insns(const struct bpfvm_prog *prog);
+
+/* ---- Running ------------------------------------------------------------------ */
+enum bpfvm_engine {
+	BPFVM_ENGINE_DEFAULT,		/* the fastest available */
+	BPFVM_ENGINE_INTERP,		/* interpreter, computed-goto dispatch */
+	BPFVM_ENGINE_INTERP_SWITCH,	/* interpreter, portable switch dispatch */
+	BPFVM_ENGINE_JIT,		/* x86-64 native code */
+};
+
+/* Memory a program may touch in checked mode besides its stack. */
+struct bpfvm_region {
+	void *addr;
+	size_t len;
+	bool writable;
+};
+
+/* Why a checked run stopped early. */
+enum bpfvm_fault_kind {
+	BPFVM_FAULT_NONE,
+	BPFVM_FAULT_READ,	/* load outside every region (-EFAULT) */
+	BPFVM_FAULT_WRITE,	/* store outside the writable regions (-EFAULT) */
+	BPFVM_FAULT_BUDGET,	/* instruction budget used up (-ETIME) */
+	BPFVM_FAULT_CALL_DEPTH,	/* more than BPFVM_MAX_CALL_DEPTH frames (-E2BIG) */
+	BPFVM_FAULT_BAD_CALL,	/* callx to an unknown helper (-EINVAL) */
+	BPFVM_FAULT_UNSUPPORTED,/* instruction this engine cannot execute (-EOPNOTSUPP) */
+};
+struct bpfvm_fault {
+	enum bpfvm_fault_kind kind;
+	uint32_t insn;		/* index of the instruction that stopped */
+	uint64_t addr;		/* READ/WRITE: first byte of the access */
+	uint32_t size;		/* READ/WRITE: access size in bytes */
+};
+/* Writes a one-line description of f ("insn 3: write of 4 bytes at 0x... outside
+ * the program's memory") into buf. */
+BPFVM_API void bpfvm_fault__str(const struct bpfvm_fault *f, char *buf, size_t len);
+
+struct bpfvm_run_opts {
+	size_t sz;
+	/* in: the raw program type's context: r1 = mem, r2 = mem_len. mem is
+	 * readable and writable by the program and used in place (not copied). */
+	void *mem;
+	size_t mem_len;
+	/* in: more memory the program may access (checked mode) */
+	const struct bpfvm_region *regions;
+	size_t region_cnt;
+	enum bpfvm_engine engine;
+	uint64_t budget;	/* in: instructions per run before BPFVM_FAULT_BUDGET; 0 = none */
+	uint32_t repeat;	/* in: runs to time (0 = 1); the result is the last run's */
+	/* out */
+	uint64_t retval;	/* r0 at exit */
+	uint64_t duration_ns;	/* mean wall time of one run */
+	uint64_t insn_executed;	/* instructions the last run executed (interpreter) */
+	struct bpfvm_fault fault;
+};
+/* Runs prog in checked mode: every load and store is bounds-checked against the
+ * stack frames in use, mem and the regions; a violation, the budget running out or
+ * too deep a call chain stops the run and is reported in opts->fault, with a
+ * negative errno (see enum bpfvm_fault_kind). Nothing the program does can crash
+ * the host. Thread-safe: one prog may run on several threads at once. */
+BPFVM_API int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BPFVM_BPFVM_H */
