@@ -139,7 +139,12 @@ int cmd_conformance(int argc, char **argv)
 			}
 			printf("}");
 		} else if (!ok) {
-			printf("FAIL %s: %s\n", files[i], res.message[0] ? res.message : "failed");
+			/* Parser and assembler messages already start with the path. */
+			const char *msg = res.message[0] ? res.message : "failed";
+			size_t n = strlen(files[i]);
+			if (strncmp(msg, files[i], n) == 0 && msg[n] == ':')
+				msg += n + 1 + (msg[n + 1] == ' ');
+			printf("FAIL %s: %s\n", files[i], msg);
 		} else if (!quiet) {
 			if (res.stage != CONF_OK && res.message[0])
 				printf("PASS %s (rejected: %s)\n", files[i], res.message);

@@ -147,7 +147,7 @@ int cmd_run(int argc, char **argv)
 		printf("{\"program\":");
 		json_string(stdout, path);
 		printf(",\"kind\":\"%s\",\"insns\":%zu,\"engine\":\"%s\"", input_kind_name(in.kind),
-		       in.cnt, engine_name(engine));
+		       in.cnt, engine_name(err ? engine : ropts.engine_used));
 		if (!err)
 			printf(",\"retval\":%" PRIu64 ",\"retval_hex\":\"0x%" PRIx64 "\"",
 			       ropts.retval, ropts.retval);
@@ -171,7 +171,7 @@ int cmd_run(int argc, char **argv)
 			printf("r0 = 0x%" PRIx64 " (%" PRId64 ")\n", ropts.retval, (int64_t)ropts.retval);
 			if (repeat > 1)
 				printf("time: %" PRIu64 " ns/run (mean of %" PRIu64 " runs, %s)\n",
-				       ropts.duration_ns, repeat, engine_name(engine));
+				       ropts.duration_ns, repeat, engine_name(ropts.engine_used));
 		}
 		if (err == -ETIME)
 			fprintf(stderr, "bpfvm run: stopped after %" PRIu64 " instructions; raise the "

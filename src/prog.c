@@ -122,6 +122,7 @@ static uint64_t now_ns(void)
 int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
 {
 	int (*engine)(struct vm_run *, uint64_t, uint64_t, uint64_t *);
+	enum bpfvm_engine used;
 
 	if (!prog || !opts || opts->sz < offsetof(struct bpfvm_run_opts, fault) +
 				sizeof(opts->fault))
@@ -132,9 +133,11 @@ int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
 	case BPFVM_ENGINE_DEFAULT:
 	case BPFVM_ENGINE_INTERP:
 		engine = interp_run;
+		used = BPFVM_ENGINE_INTERP;
 		break;
 	case BPFVM_ENGINE_INTERP_SWITCH:
 		engine = interp_run_switch;
+		used = BPFVM_ENGINE_INTERP_SWITCH;
 		break;
 	case BPFVM_ENGINE_JIT:
 		return vm_err(-EOPNOTSUPP, "the JIT engine is not available in this build");
@@ -168,6 +171,8 @@ int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
 	opts->duration_ns = (t1 - t0) / repeat;
 	opts->insn_executed = run.insn_executed;
 	opts->fault = run.fault;
+	if (opts->sz >= offsetof(struct bpfvm_run_opts, engine_used) + sizeof(opts->engine_used))
+		opts->engine_used = used;
 	if (err) {
 		char msg[256];
 		bpfvm_fault__str(&run.fault, msg, sizeof(msg));

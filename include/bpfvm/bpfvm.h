@@ -183,6 +183,7 @@ struct bpfvm_run_opts {
 	uint64_t duration_ns;	/* mean wall time of one run */
 	uint64_t insn_executed;	/* instructions the last run executed (interpreter) */
 	struct bpfvm_fault fault;
+	enum bpfvm_engine engine_used;	/* the engine that ran (DEFAULT resolved) */
 };
 /* Runs prog in checked mode: every load and store is bounds-checked against the
  * stack frames in use, mem and the regions; a violation, the budget running out or

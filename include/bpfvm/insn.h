@@ -44,7 +44,6 @@ struct bpf_insn {
 #define BPF_ABS		0x20
 #define BPF_IND		0x40
 #define BPF_MEM		0x60
-#define BPF_MEMSX	0x80
 #define BPF_ATOMIC	0xc0
 /* Source */
 #define BPF_K		0x00
@@ -90,10 +89,17 @@ struct bpf_insn {
 #define BPF_PSEUDO_MAP_VALUE		2
 #define BPF_PSEUDO_BTF_ID		3
 #define BPF_PSEUDO_FUNC			4
-#define BPF_PSEUDO_MAP_IDX		5
-#define BPF_PSEUDO_MAP_IDX_VALUE	6
 #define BPF_PSEUDO_CALL			1
 #define BPF_PSEUDO_KFUNC_CALL		2
+#endif
+
+/* Newer than some distributions' <linux/bpf.h> (Debian 12's lacks them). */
+#ifndef BPF_MEMSX
+#define BPF_MEMSX	0x80
+#endif
+#ifndef BPF_PSEUDO_MAP_IDX
+#define BPF_PSEUDO_MAP_IDX		5
+#define BPF_PSEUDO_MAP_IDX_VALUE	6
 #endif
 
 #define BPFVM_INSN(CODE, DST, SRC, OFF, IMM) \
