@@ -53,7 +53,7 @@ expect "run out of bounds" 1 "insn 0: read of 8 bytes at 0x[0-9a-f]+ outside" \
 	"$bpfvm" run "$tmp/read8.s" --mem "01 02 03"
 expect "run in bounds" 0 "r0 = 0x807060504030201" "$bpfvm" run "$tmp/read8.s" \
 	--mem "01 02 03 04 05 06 07 08"
-expect "run budget" 1 "instruction budget exhausted.*--budget" "$bpfvm" run "$tmp/spin.s" --budget 1000
+expect "run budget" 1 "stopped after 1000 instructions; raise the limit with --budget" "$bpfvm" run "$tmp/spin.s" --budget 1000
 expect "run bad asm" 2 "bad.s:2:1: .*bogus" "$bpfvm" run "$tmp/bad.s"
 expect "run short bytecode" 2 "bytecode size 12 is not a multiple of 8" "$bpfvm" run "$tmp/short.bin"
 expect "run missing file" 2 "no-such.s: No such file" "$bpfvm" run "$tmp/no-such.s"

@@ -15,7 +15,7 @@ so=$(ls "$build"/libbpfvm.so.* 2>/dev/null | head -1)
 if [ -z "$so" ]; then
 	bad "no libbpfvm.so in $build"
 else
-	exported=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v '^$')
+	exported=$(nm -D --defined-only "$so" | awk '{print $3}' | sed 's/@.*//' | grep -v '^$')
 	stray=$(grep -v '^bpfvm_' <<<"$exported" | grep -v '^LIBBPFVM_' || true)
 	[ -z "$stray" ] && ok || bad "symbols exported beyond bpfvm_*: $stray"
 	grep -q '^bpfvm_prog__new$' <<<"$exported" && ok || bad "bpfvm_prog__new is not exported"
