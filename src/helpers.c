@@ -62,6 +62,19 @@ const char *bpfvm_helper__name(uint32_t id)
 	return name;
 }
 
+long long bpfvm_helper__id(const char *name)
+{
+	long long id = -ENOENT;
+	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < registry_cnt; i++)
+		if (registry[i].name && strcmp(registry[i].name, name) == 0) {
+			id = registry[i].id;
+			break;
+		}
+	pthread_mutex_unlock(&registry_lock);
+	return id;
+}
+
 void bpfvm_run_stop(uint64_t retval)
 {
 	struct vm_run *run = vm_current_run;

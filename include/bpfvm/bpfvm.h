@@ -64,7 +64,8 @@ struct bpfvm_asm_opts {
 	const char *filename;	/* names the input in error messages (default "<input>") */
 };
 /* Assembles text into *insns (free() it) with *cnt slots. Errors name
- * file:line:column and return -EINVAL. */
+ * file:line:column and return -EINVAL (-ENOMEM when memory runs out). Empty input
+ * (no instruction) is an error. The syntax is described in docs/asm.md. */
 BPFVM_API int bpfvm_asm(const char *text, const struct bpfvm_asm_opts *opts,
 			struct bpf_insn **insns, size_t *cnt);
 
@@ -79,11 +80,14 @@ struct bpfvm_disasm_opts {
 	bool no_index;		/* omit the "12: " instruction index prefix */
 };
 /* Writes instruction idx of insns[0..cnt) as one line (no newline) into buf.
- * Returns the number of slots it used (1, or 2 for lddw), or a negative errno
- * (-EINVAL for a slot that does not decode). buf is always NUL-terminated. */
+ * Returns the number of slots it used (1, or 2 for lddw), or a negative errno:
+ * -EINVAL for a slot that is not a valid instruction (buf then holds the
+ * ".insn CODE, DST, SRC, OFF, IMM" form, which the assembler reads back),
+ * -ENOSPC when the line was cut to fit len. buf is always NUL-terminated. */
 BPFVM_API int bpfvm_disasm_insn(const struct bpf_insn *insns, size_t cnt, size_t idx,
 				char *buf, size_t len, const struct bpfvm_disasm_opts *opts);
-/* Whole listing, one instruction a line, malloc'd (free() it); NULL + errno. */
+/* Whole listing, one instruction a line, lines joined by '\n' (none after the
+ * last), malloc'd (free() it); NULL + errno. */
 BPFVM_API char *bpfvm_disasm(const struct bpf_insn *insns, size_t cnt,
 			     const struct bpfvm_disasm_opts *opts);
 
@@ -104,6 +108,8 @@ struct bpfvm_helper {
 BPFVM_API int bpfvm_helper__register(const struct bpfvm_helper *helper);
 /* Name of a registered helper, or NULL. */
 BPFVM_API const char *bpfvm_helper__name(uint32_t id);
+/* Id of the registered helper called name, or -ENOENT. */
+BPFVM_API long long bpfvm_helper__id(const char *name);
 /* Called from inside a helper: ends the running program as soon as the helper
  * returns, with r0 = retval (as the conformance suite's "unwind" helper). */
 BPFVM_API void bpfvm_run_stop(uint64_t retval);
