@@ -3,7 +3,7 @@
 # the conformance suite (assembly text for fuzz_asm, bytecode for fuzz_run) and the
 # committed corpora in fuzz/corpus/. Fails if a harness finds a crash.
 set -euo pipefail
-build=${1:?usage: fuzz.sh BUILD-DIR SECONDS}
+build=$(cd "${1:?usage: fuzz.sh BUILD-DIR SECONDS}" && pwd)
 secs=${2:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 conf=${BPFVM_CONFORMANCE_DIR:-$root/../shared/conformance}
@@ -25,12 +25,16 @@ for h in fuzz_asm fuzz_run; do
 	corpus=$work/${h#fuzz_}
 	[ -d "$root/fuzz/corpus/$h" ] && cp "$root/fuzz/corpus/$h"/* "$corpus"/ 2>/dev/null || true
 	echo "fuzz: $h for ${secs}s, $(ls "$corpus" | wc -l) seeds"
+	status=0
 	(cd "$work" && "$build/fuzz/$h" -max_total_time="$secs" -max_len=4096 -timeout=10 \
-		-print_final_stats=1 "$corpus" 2>&1 | grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|SUMMARY)' || true)
-	if ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* >/dev/null 2>&1; then
-		echo "fuzz: $h found a failing input:" >&2
-		ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* >&2 || true
-		mkdir -p "$root/$build-findings" && cp "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$root/$build-findings"/ 2>/dev/null || true
+		-print_final_stats=1 "$corpus" >"$work/$h.log" 2>&1) || status=$?
+	grep -E '^(Done [0-9]+ runs|stat::new_units_added)' "$work/$h.log" | sed 's/^/  /'
+	if [ "$status" -ne 0 ]; then
+		echo "fuzz: $h failed (exit $status):" >&2
+		grep -E -A30 '==[0-9]+==ERROR|^SUMMARY|deadly signal|Test unit written' "$work/$h.log" | head -60 >&2 || tail -30 "$work/$h.log" >&2
+		mkdir -p "$build/findings"
+		cp "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* "$build/findings"/ 2>/dev/null || true
+		echo "fuzz: failing inputs saved in $build/findings" >&2
 		exit 1
 	fi
 done
