@@ -1,0 +1,359 @@
+/*
+ * interp.c — the eBPF interpreter: the portable engine and the reference semantics
+ * (RFC 9669) that the JIT is held to.
+ *
+ * What it executes. Not the raw instructions but prog->decoded, which the validator
+ * filled: the same 8-byte slots with `code` replaced by the isa.def row (enum
+ * isa_op; ISA_LDDW_HI on lddw's second slot) and, for helper calls, `imm` replaced
+ * by an index into prog->helper_fns. The interpreter never looks at opcode bits, so
+ * dispatch is one table lookup, and a row of isa.def that has no handler here is a
+ * compile error (the computed-goto table names a label op_<ROW> for every row).
+ *
+ * Two dispatch modes, one body. interp_body.h holds the whole interpreter loop,
+ * written with a handful of macros (OP, NEXT, DISPATCH); this file includes it
+ * twice:
+ *   - interp_run: computed goto ("threaded code"): a static table of label
+ *     addresses expanded from isa.def, and every handler ends in its own indirect
+ *     jump, which branch predictors like. GCC and clang only.
+ *   - interp_run_switch: a switch in a loop: portable C.
+ * The semantics of each instruction are written once, in interp_body.h, through
+ * the operation macros below; only the way control reaches the next handler
+ * differs. Nothing about an instruction may be written in one mode only.
+ *
+ * State. Registers, the instruction pointer, the budget countdown and the stack
+ * bounds live in locals of the one function (no per-instruction call). r0..r10
+ * sit in reg[16] (a 4-bit register field can never index out of bounds even if
+ * the validator were wrong). The stack is a local array of BPFVM_MAX_CALL_DEPTH
+ * frames of BPFVM_STACK_SIZE bytes; frame k (main = 0) occupies the 512 bytes
+ * below the top of frame k-1, and its r10 is its top. A frame is zeroed the first
+ * time a run reaches its depth, which is the same as zeroing the whole stack at
+ * the start (a frame is not addressable before), but costs 512 bytes per run in
+ * the common case instead of 16 KiB. So reading uninitialised stack is
+ * deterministic.
+ *
+ * Checked mode (the only mode for now). Every load, store and atomic access
+ * [addr, addr+size) must lie inside one of:
+ *   - the stack in use: [bottom of the current frame, top of the main frame),
+ *     tested first with one subtract-and-compare (addr - lo <= span - size in
+ *     unsigned arithmetic also rejects addr < lo, and span >= 512 > size);
+ *   - the first region (the context memory, prepared by prog.c), kept in locals;
+ *   - any other region, looked up out of line; stores need a writable region.
+ * The arithmetic is overflow safe: no addr + size is ever formed. A violation
+ * records {READ or WRITE, insn index, addr, size} in run->fault and returns
+ * vm_fault_errno(kind). Atomics are checked as writes.
+ *
+ * Budget. A local countdown starts at run->budget (or UINT64_MAX when the budget
+ * is 0 = unlimited) and is tested before every instruction: the instruction that
+ * would exceed the budget faults with BPFVM_FAULT_BUDGET without executing.
+ * run->insn_executed = start - countdown, so counting costs nothing extra.
+ *
+ * Calls. Helper calls go straight through prog->helper_fns; afterwards, if the
+ * helper called bpfvm_run_stop(), the run ends with r0 = run->stop_retval. r1-r5
+ * are left as they were (the ABI says clobbered). callx looks the id in dst up
+ * among the program's bound helpers (unknown: BPFVM_FAULT_BAD_CALL, with the id in
+ * fault.addr). A local call pushes {r6-r9, return slot} on a frame array, moves
+ * r10 and the stack bounds one frame down and jumps to pc + imm + 1; exit pops
+ * it, or ends the run in the main frame. A call that would put more than
+ * BPFVM_MAX_CALL_DEPTH frames in use faults at the call instruction.
+ *
+ * Atomics use __atomic builtins (sequentially consistent), since mem may be
+ * shared by threads running the same program. A misaligned atomic (which the
+ * kernel's verifier would refuse) is still bounds-checked and then done as a plain
+ * read-modify-write: correct for one thread, not atomic.
+ *
+ * vm_current_run points at the run for its duration (saved and restored, since a
+ * helper may start a nested run) so bpfvm_run_stop() can reach it.
+ *
+ * Forms the validator refuses today (kfunc calls, legacy packet loads, lddw with
+ * a pseudo source) fault with BPFVM_FAULT_UNSUPPORTED if they are ever reached.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "isa.h"
+#include "prog.h"
+
+#if defined(__GNUC__)
+#define LIKELY(x)	__builtin_expect(!!(x), 1)
+#define UNLIKELY(x)	__builtin_expect(!!(x), 0)
+#define ALWAYS_INLINE	inline __attribute__((always_inline))
+#define NOINLINE	__attribute__((noinline))
+#else
+#define LIKELY(x)	(x)
+#define UNLIKELY(x)	(x)
+#define ALWAYS_INLINE	inline
+#define NOINLINE
+#endif
+
+#define STACK_TOTAL	(BPFVM_STACK_SIZE * BPFVM_MAX_CALL_DEPTH)
+
+/* What a local call saves: the callee-saved registers and where to return. */
+struct interp_frame {
+	uint64_t saved[4];			/* r6..r9 */
+	const struct bpf_insn *call;		/* the call instruction */
+};
+
+/* ---- Arithmetic with the ISA's corner cases, free of C undefined behaviour ------ */
+
+static ALWAYS_INLINE uint64_t udiv64(uint64_t a, uint64_t b) { return b ? a / b : 0; }
+static ALWAYS_INLINE uint64_t umod64(uint64_t a, uint64_t b) { return b ? a % b : a; }
+static ALWAYS_INLINE uint32_t udiv32(uint32_t a, uint32_t b) { return b ? a / b : 0; }
+static ALWAYS_INLINE uint32_t umod32(uint32_t a, uint32_t b) { return b ? a % b : a; }
+
+/* x / -1 is -x (INT_MIN / -1 = INT_MIN) and x % -1 is 0, computed without the
+ * overflowing C division. */
+static ALWAYS_INLINE uint64_t sdiv64(uint64_t a, uint64_t b)
+{
+	if (b == 0)
+		return 0;
+	if (b == UINT64_MAX)
+		return 0 - a;
+	return (uint64_t)((int64_t)a / (int64_t)b);
+}
+static ALWAYS_INLINE uint64_t smod64(uint64_t a, uint64_t b)
+{
+	if (b == 0)
+		return a;
+	if (b == UINT64_MAX)
+		return 0;
+	return (uint64_t)((int64_t)a % (int64_t)b);
+}
+static ALWAYS_INLINE uint32_t sdiv32(uint32_t a, uint32_t b)
+{
+	if (b == 0)
+		return 0;
+	if (b == UINT32_MAX)
+		return 0u - a;
+	return (uint32_t)((int32_t)a / (int32_t)b);
+}
+static ALWAYS_INLINE uint32_t smod32(uint32_t a, uint32_t b)
+{
+	if (b == 0)
+		return a;
+	if (b == UINT32_MAX)
+		return 0;
+	return (uint32_t)((int32_t)a % (int32_t)b);
+}
+
+/* Byte order conversions of the END instructions on this host. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define TO_LE16(x)	__builtin_bswap16(x)
+#define TO_LE32(x)	__builtin_bswap32(x)
+#define TO_LE64(x)	__builtin_bswap64(x)
+#define TO_BE16(x)	(x)
+#define TO_BE32(x)	(x)
+#define TO_BE64(x)	(x)
+#else
+#define TO_LE16(x)	(x)
+#define TO_LE32(x)	(x)
+#define TO_LE64(x)	(x)
+#define TO_BE16(x)	__builtin_bswap16(x)
+#define TO_BE32(x)	__builtin_bswap32(x)
+#define TO_BE64(x)	__builtin_bswap64(x)
+#endif
+
+/* ---- Atomics ----------------------------------------------------------------------
+ * at_<op><bits>(p, v): performs the operation on *p and returns the old value.
+ * Aligned (the normal case): a sequentially consistent __atomic builtin.
+ * Misaligned: a plain read-modify-write through memcpy (see the opening comment).
+ */
+#define AT_RMW(NAME, T, BUILTIN, NEWVAL) \
+	static ALWAYS_INLINE T at_##NAME(void *p, T v) \
+	{ \
+		if (LIKELY(((uintptr_t)p & (sizeof(T) - 1)) == 0)) \
+			return BUILTIN((T *)p, v, __ATOMIC_SEQ_CST); \
+		T old, nv; \
+		memcpy(&old, p, sizeof(T)); \
+		nv = (T)(NEWVAL); \
+		memcpy(p, &nv, sizeof(T)); \
+		return old; \
+	}
+AT_RMW(add32, uint32_t, __atomic_fetch_add, old + v)
+AT_RMW(or32, uint32_t, __atomic_fetch_or, old | v)
+AT_RMW(and32, uint32_t, __atomic_fetch_and, old & v)
+AT_RMW(xor32, uint32_t, __atomic_fetch_xor, old ^ v)
+AT_RMW(xchg32, uint32_t, __atomic_exchange_n, v)
+AT_RMW(add64, uint64_t, __atomic_fetch_add, old + v)
+AT_RMW(or64, uint64_t, __atomic_fetch_or, old | v)
+AT_RMW(and64, uint64_t, __atomic_fetch_and, old & v)
+AT_RMW(xor64, uint64_t, __atomic_fetch_xor, old ^ v)
+AT_RMW(xchg64, uint64_t, __atomic_exchange_n, v)
+#undef AT_RMW
+
+/* Stores desired if *p == expected; returns the old value either way. */
+#define AT_CMPXCHG(NAME, T) \
+	static ALWAYS_INLINE T at_##NAME(void *p, T expected, T desired) \
+	{ \
+		if (LIKELY(((uintptr_t)p & (sizeof(T) - 1)) == 0)) { \
+			__atomic_compare_exchange_n((T *)p, &expected, desired, false, \
+						    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
+			return expected; \
+		} \
+		T old; \
+		memcpy(&old, p, sizeof(T)); \
+		if (old == expected) \
+			memcpy(p, &desired, sizeof(T)); \
+		return old; \
+	}
+AT_CMPXCHG(cmpxchg32, uint32_t)
+AT_CMPXCHG(cmpxchg64, uint64_t)
+#undef AT_CMPXCHG
+
+/* ---- Memory checks ------------------------------------------------------------- */
+
+/* True if [addr, addr+size) lies inside one of regions[0..n) (writable ones when
+ * write is set). Out of line: the stack and the first region are tested inline. */
+static NOINLINE bool region_ok(const struct bpfvm_region *r, size_t n, uint64_t addr,
+			       uint64_t size, bool write)
+{
+	for (size_t i = 0; i < n; i++, r++) {
+		if (r->len >= size && addr - (uint64_t)(uintptr_t)r->addr <= r->len - size &&
+		    (!write || r->writable))
+			return true;
+	}
+	return false;
+}
+
+/* The access [A, A+SZ) is allowed: the stack in use, the first region (m_len for
+ * reads, m_wlen = its length if writable else 0 for writes), other regions. */
+#define MEM_OK(A, SZ, LEN, WRITE) \
+	((A) - stack_lo <= stack_span - (SZ) || \
+	 ((LEN) >= (SZ) && (A) - m_base <= (LEN) - (SZ)) || \
+	 (nreg && region_ok(regions, nreg, (A), (SZ), (WRITE))))
+
+#define CHECK_LOAD(A, SZ) do { \
+	if (UNLIKELY(!MEM_OK(A, SZ, m_len, false))) \
+		FAULT(BPFVM_FAULT_READ, A, SZ); \
+	} while (0)
+#define CHECK_STORE(A, SZ) do { \
+	if (UNLIKELY(!MEM_OK(A, SZ, m_wlen, true))) \
+		FAULT(BPFVM_FAULT_WRITE, A, SZ); \
+	} while (0)
+
+/* Records a fault and returns its errno. Out of line and cold, and called where the
+ * fault happens, so that no fault detail is a variable live across the dispatch
+ * loop (clang would otherwise thread it through every handler). */
+#if defined(__GNUC__)
+__attribute__((cold))
+#endif
+static NOINLINE int set_fault(struct vm_run *run, enum bpfvm_fault_kind kind, uint32_t insn,
+			      uint64_t addr, uint32_t size)
+{
+	run->fault.kind = kind;
+	run->fault.insn = insn;
+	run->fault.addr = addr;
+	run->fault.size = size;
+	return vm_fault_errno(kind);
+}
+#define FAULT(KIND, ADDR, SIZE) do { \
+	rc = set_fault(run, KIND, (uint32_t)(ip - code), ADDR, SIZE); \
+	goto out; \
+	} while (0)
+
+/* ---- Operands -------------------------------------------------------------------- */
+#define DST	reg[ip->dst_reg]
+#define SRC	reg[ip->src_reg]
+#define IMM64	((uint64_t)(int64_t)ip->imm)		/* imm sign-extended */
+#define IMM32	((uint32_t)ip->imm)
+#define OFF64	((uint64_t)(int64_t)ip->off)
+#define PTR(A)	((void *)(uintptr_t)(A))
+
+/* ---- Operation macros used by interp_body.h --------------------------------------
+ * OP(ROW) opens the handler of an isa.def row, NEXT() goes on with the following
+ * slot, JUMP(rel) to the slot rel after the following one; interp_body.h defines
+ * them for the dispatch mode it is compiled for.
+ */
+
+/* ALU: dst = EXPR of a_ (dst) and b_ (src, or imm: sign-extended for 64-bit,
+ * its low 32 bits for 32-bit). 32-bit results zero-extend. */
+#define ALU64_OPS(NAME, EXPR) \
+	OP(NAME##64_IMM) { const uint64_t a_ = DST, b_ = IMM64; DST = (EXPR); NEXT(); } \
+	OP(NAME##64_REG) { const uint64_t a_ = DST, b_ = SRC; DST = (EXPR); NEXT(); }
+#define ALU32_OPS(NAME, EXPR) \
+	OP(NAME##32_IMM) { \
+		const uint32_t a_ = (uint32_t)DST, b_ = IMM32; \
+		DST = (uint32_t)(EXPR); NEXT(); \
+	} \
+	OP(NAME##32_REG) { \
+		const uint32_t a_ = (uint32_t)DST, b_ = (uint32_t)SRC; \
+		DST = (uint32_t)(EXPR); NEXT(); \
+	}
+#define ALU_OPS(NAME, EXPR64, EXPR32) ALU64_OPS(NAME, EXPR64) ALU32_OPS(NAME, EXPR32)
+
+/* Conditional jumps: compare dst with src or imm as type T. For JMP, imm is
+ * sign-extended to 64 bits; for JMP32 both sides are the low 32 bits. */
+#define JMP_OPS(NAME, T, CMP) \
+	OP(NAME##_IMM) { JUMP_IF((T)DST CMP (T)IMM64); } \
+	OP(NAME##_REG) { JUMP_IF((T)DST CMP (T)SRC); }
+#define JSET_OPS(NAME, T) \
+	OP(NAME##_IMM) { JUMP_IF(((T)DST & (T)IMM64) != 0); } \
+	OP(NAME##_REG) { JUMP_IF(((T)DST & (T)SRC) != 0); }
+#define JUMP_IF(COND) do { \
+	ip += (COND) ? (ptrdiff_t)ip->off + 1 : 1; \
+	DISPATCH(); } while (0)
+
+/* dst = *(T *)(src + off), sign- or zero-extended by T's signedness. */
+#define LDX_OP(NAME, T) \
+	OP(NAME) { \
+		const uint64_t a_ = SRC + OFF64; \
+		T v_; \
+		CHECK_LOAD(a_, sizeof(T)); \
+		memcpy(&v_, PTR(a_), sizeof(T)); \
+		DST = (uint64_t)(int64_t)v_; \
+		NEXT(); \
+	}
+/* *(T *)(dst + off) = VAL */
+#define STORE_OP(NAME, T, VAL) \
+	OP(NAME) { \
+		const uint64_t a_ = DST + OFF64; \
+		const T v_ = (T)(VAL); \
+		CHECK_STORE(a_, sizeof(T)); \
+		memcpy(PTR(a_), &v_, sizeof(T)); \
+		NEXT(); \
+	}
+/* Atomic read-modify-write on *(T *)(dst + off) with src; FETCH: src = old value
+ * (zero-extended for 32 bits). */
+#define ATOMIC_OP(NAME, T, FN, FETCH) \
+	OP(NAME) { \
+		const uint64_t a_ = DST + OFF64; \
+		CHECK_STORE(a_, sizeof(T)); \
+		const T old_ = FN(PTR(a_), (T)SRC); \
+		if (FETCH) \
+			SRC = old_; \
+		else \
+			(void)old_; \
+		NEXT(); \
+	}
+/* r0 = old value of *(T *)(dst + off); it is replaced by src if it equalled r0. */
+#define CMPXCHG_OP(NAME, T, FN) \
+	OP(NAME) { \
+		const uint64_t a_ = DST + OFF64; \
+		CHECK_STORE(a_, sizeof(T)); \
+		reg[0] = FN(PTR(a_), (T)reg[0], (T)SRC); \
+		NEXT(); \
+	}
+
+/* ---- The two engines --------------------------------------------------------------- */
+#if defined(__GNUC__)
+#define INTERP_FN	interp_run
+#define INTERP_GOTO	1
+#include "interp_body.h"
+#undef INTERP_FN
+#undef INTERP_GOTO
+#endif
+
+#define INTERP_FN	interp_run_switch
+#define INTERP_GOTO	0
+#include "interp_body.h"
+#undef INTERP_FN
+#undef INTERP_GOTO
+
+#if !defined(__GNUC__)
+/* Without computed goto, both engines are the switch. */
+int interp_run(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0)
+{
+	return interp_run_switch(run, r1, r2, r0);
+}
+#endif

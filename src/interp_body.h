@@ -1,0 +1,277 @@
+/*
+ * interp_body.h — the interpreter loop, included twice by interp.c (and only by
+ * it; no include guard on purpose):
+ *   INTERP_FN    name of the function to define
+ *   INTERP_GOTO  1: computed-goto dispatch (GNU C); 0: switch dispatch
+ * Every instruction's semantics is written here once, through the operation
+ * macros of interp.c; this file only adds the control transfer of its mode:
+ *   OP(ROW)      opens the handler of isa.def row ROW
+ *   DISPATCH()   runs the slot ip points at (after charging the budget)
+ *   NEXT()       runs the following slot
+ *   JUMP(rel)    runs the slot rel after the following one
+ * See interp.c for the design.
+ */
+
+#if INTERP_GOTO
+#define OP(NAME)	op_##NAME:
+#define DISPATCH()	do { \
+	if (UNLIKELY(left == 0)) \
+		goto fault_budget; \
+	left--; \
+	goto *labels[ip->code]; \
+	} while (0)
+#else
+#define OP(NAME)	case ISA_##NAME:
+#define DISPATCH()	goto dispatch
+#endif
+#define NEXT()		do { ip++; DISPATCH(); } while (0)
+#define JUMP(REL)	do { ip += (ptrdiff_t)(REL) + 1; DISPATCH(); } while (0)
+
+int INTERP_FN(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0)
+{
+#if INTERP_GOTO
+	/* One label per isa.def row: a row without a handler below does not compile. */
+	static const void *const labels[ISA__COUNT + 1] = {
+#define ISA(NAME, ...) [ISA_##NAME] = &&op_##NAME,
+#include "isa.def"
+#undef ISA
+		[ISA_LDDW_HI] = &&op_LDDW_HI,
+	};
+#endif
+	const struct bpfvm_prog *const prog = run->prog;
+	const struct bpf_insn *const code = prog->decoded;
+	bpfvm_helper_fn *const helper_fns = prog->helper_fns;
+	const struct bpf_insn *ip = code;
+	uint64_t reg[16] = { 0 };
+
+	/* Stack: frame k's top is stack_top - k * BPFVM_STACK_SIZE; the addressable
+	 * part is [stack_lo, stack_lo + stack_span) = [bottom of the current frame,
+	 * top of the main frame). Frames 1.. are zeroed when first reached. */
+	_Alignas(16) uint8_t stack[STACK_TOTAL];
+	struct interp_frame frames[BPFVM_MAX_CALL_DEPTH];
+	size_t depth = 0, zeroed = 0;
+	const uint64_t stack_top = (uint64_t)(uintptr_t)(stack + STACK_TOTAL);
+	uint64_t stack_lo = stack_top - BPFVM_STACK_SIZE, stack_span = BPFVM_STACK_SIZE;
+
+	/* Regions: the first one (the context memory) in locals, the rest in a list. */
+	const struct bpfvm_region *regions = run->regions;
+	size_t nreg = run->region_cnt;
+	uint64_t m_base = 0, m_len = 0, m_wlen = 0;
+
+	const uint64_t budget = run->budget ? run->budget : UINT64_MAX;
+	uint64_t left = budget;
+
+	struct vm_run *const prev_run = vm_current_run;
+	int rc;
+
+	if (nreg) {
+		m_base = (uint64_t)(uintptr_t)regions[0].addr;
+		m_len = regions[0].len;
+		m_wlen = regions[0].writable ? m_len : 0;
+		regions++;
+		nreg--;
+	}
+	memset(stack + STACK_TOTAL - BPFVM_STACK_SIZE, 0, BPFVM_STACK_SIZE);
+	reg[1] = r1;
+	reg[2] = r2;
+	reg[10] = stack_top;
+	run->stop = false;
+	memset(&run->fault, 0, sizeof(run->fault));
+	vm_current_run = run;
+
+#if INTERP_GOTO
+	DISPATCH();
+#else
+dispatch:
+	if (UNLIKELY(left == 0))
+		goto fault_budget;
+	left--;
+	switch (ip->code) {
+	default:
+#endif
+	/* Forms the validator refuses today: never executed. */
+	OP(LDDW_HI)
+	OP(LDDW_MAP_FD) OP(LDDW_MAP_VALUE) OP(LDDW_BTF_VAR) OP(LDDW_FUNC)
+	OP(LDDW_MAP_IDX) OP(LDDW_MAP_IDX_VALUE)
+	OP(LDABS_W) OP(LDABS_H) OP(LDABS_B) OP(LDIND_W) OP(LDIND_H) OP(LDIND_B)
+	OP(CALL_KFUNC) {
+		FAULT(BPFVM_FAULT_UNSUPPORTED, 0, 0);
+	}
+
+	/* ---- ALU and ALU64 ---------------------------------------------------------- */
+	ALU_OPS(ADD, a_ + b_, a_ + b_)
+	ALU_OPS(SUB, a_ - b_, a_ - b_)
+	ALU_OPS(MUL, a_ * b_, a_ * b_)
+	ALU_OPS(DIV, udiv64(a_, b_), udiv32(a_, b_))
+	ALU_OPS(SDIV, sdiv64(a_, b_), sdiv32(a_, b_))
+	ALU_OPS(MOD, umod64(a_, b_), umod32(a_, b_))
+	ALU_OPS(SMOD, smod64(a_, b_), smod32(a_, b_))
+	ALU_OPS(OR, a_ | b_, a_ | b_)
+	ALU_OPS(AND, a_ & b_, a_ & b_)
+	ALU_OPS(XOR, a_ ^ b_, a_ ^ b_)
+	ALU_OPS(LSH, a_ << (b_ & 63), a_ << (b_ & 31))
+	ALU_OPS(RSH, a_ >> (b_ & 63), a_ >> (b_ & 31))
+	ALU_OPS(ARSH, (uint64_t)((int64_t)a_ >> (b_ & 63)),
+		(uint32_t)((int32_t)a_ >> (b_ & 31)))
+	ALU_OPS(MOV, ((void)a_, b_), ((void)a_, b_))
+
+	OP(NEG64) { DST = 0 - DST; NEXT(); }
+	OP(NEG32) { DST = (uint32_t)(0u - (uint32_t)DST); NEXT(); }
+
+	OP(MOVSX8_32)  { DST = (uint32_t)(int32_t)(int8_t)SRC; NEXT(); }
+	OP(MOVSX16_32) { DST = (uint32_t)(int32_t)(int16_t)SRC; NEXT(); }
+	OP(MOVSX8_64)  { DST = (uint64_t)(int64_t)(int8_t)SRC; NEXT(); }
+	OP(MOVSX16_64) { DST = (uint64_t)(int64_t)(int16_t)SRC; NEXT(); }
+	OP(MOVSX32_64) { DST = (uint64_t)(int64_t)(int32_t)SRC; NEXT(); }
+
+	/* Byte swaps: le/be convert to that byte order (truncating to the width),
+	 * bswap always swaps. */
+	OP(LE16)    { DST = (uint16_t)TO_LE16((uint16_t)DST); NEXT(); }
+	OP(LE32)    { DST = (uint32_t)TO_LE32((uint32_t)DST); NEXT(); }
+	OP(LE64)    { DST = TO_LE64(DST); NEXT(); }
+	OP(BE16)    { DST = (uint16_t)TO_BE16((uint16_t)DST); NEXT(); }
+	OP(BE32)    { DST = (uint32_t)TO_BE32((uint32_t)DST); NEXT(); }
+	OP(BE64)    { DST = TO_BE64(DST); NEXT(); }
+	OP(BSWAP16) { DST = __builtin_bswap16((uint16_t)DST); NEXT(); }
+	OP(BSWAP32) { DST = __builtin_bswap32((uint32_t)DST); NEXT(); }
+	OP(BSWAP64) { DST = __builtin_bswap64(DST); NEXT(); }
+
+	/* ---- 64-bit immediate ----------------------------------------------------- */
+	OP(LDDW) {
+		DST = (uint64_t)(uint32_t)ip[0].imm | (uint64_t)(uint32_t)ip[1].imm << 32;
+		ip += 2;
+		DISPATCH();
+	}
+
+	/* ---- Loads and stores ------------------------------------------------------- */
+	LDX_OP(LDXB, uint8_t)
+	LDX_OP(LDXH, uint16_t)
+	LDX_OP(LDXW, uint32_t)
+	LDX_OP(LDXDW, uint64_t)
+	LDX_OP(LDXSB, int8_t)
+	LDX_OP(LDXSH, int16_t)
+	LDX_OP(LDXSW, int32_t)
+
+	STORE_OP(STB, uint8_t, IMM64)
+	STORE_OP(STH, uint16_t, IMM64)
+	STORE_OP(STW, uint32_t, IMM64)
+	STORE_OP(STDW, uint64_t, IMM64)
+	STORE_OP(STXB, uint8_t, SRC)
+	STORE_OP(STXH, uint16_t, SRC)
+	STORE_OP(STXW, uint32_t, SRC)
+	STORE_OP(STXDW, uint64_t, SRC)
+
+	/* ---- Atomics ---------------------------------------------------------------- */
+	ATOMIC_OP(ATOMIC32_ADD, uint32_t, at_add32, 0)
+	ATOMIC_OP(ATOMIC32_FETCH_ADD, uint32_t, at_add32, 1)
+	ATOMIC_OP(ATOMIC32_OR, uint32_t, at_or32, 0)
+	ATOMIC_OP(ATOMIC32_FETCH_OR, uint32_t, at_or32, 1)
+	ATOMIC_OP(ATOMIC32_AND, uint32_t, at_and32, 0)
+	ATOMIC_OP(ATOMIC32_FETCH_AND, uint32_t, at_and32, 1)
+	ATOMIC_OP(ATOMIC32_XOR, uint32_t, at_xor32, 0)
+	ATOMIC_OP(ATOMIC32_FETCH_XOR, uint32_t, at_xor32, 1)
+	ATOMIC_OP(ATOMIC32_XCHG, uint32_t, at_xchg32, 1)
+	CMPXCHG_OP(ATOMIC32_CMPXCHG, uint32_t, at_cmpxchg32)
+	ATOMIC_OP(ATOMIC64_ADD, uint64_t, at_add64, 0)
+	ATOMIC_OP(ATOMIC64_FETCH_ADD, uint64_t, at_add64, 1)
+	ATOMIC_OP(ATOMIC64_OR, uint64_t, at_or64, 0)
+	ATOMIC_OP(ATOMIC64_FETCH_OR, uint64_t, at_or64, 1)
+	ATOMIC_OP(ATOMIC64_AND, uint64_t, at_and64, 0)
+	ATOMIC_OP(ATOMIC64_FETCH_AND, uint64_t, at_and64, 1)
+	ATOMIC_OP(ATOMIC64_XOR, uint64_t, at_xor64, 0)
+	ATOMIC_OP(ATOMIC64_FETCH_XOR, uint64_t, at_xor64, 1)
+	ATOMIC_OP(ATOMIC64_XCHG, uint64_t, at_xchg64, 1)
+	CMPXCHG_OP(ATOMIC64_CMPXCHG, uint64_t, at_cmpxchg64)
+
+	/* ---- Jumps ---------------------------------------------------------------------- */
+	OP(JA)   { JUMP(ip->off); }
+	OP(JA32) { JUMP(ip->imm); }
+	JMP_OPS(JEQ, uint64_t, ==)
+	JMP_OPS(JNE, uint64_t, !=)
+	JMP_OPS(JGT, uint64_t, >)
+	JMP_OPS(JGE, uint64_t, >=)
+	JMP_OPS(JLT, uint64_t, <)
+	JMP_OPS(JLE, uint64_t, <=)
+	JMP_OPS(JSGT, int64_t, >)
+	JMP_OPS(JSGE, int64_t, >=)
+	JMP_OPS(JSLT, int64_t, <)
+	JMP_OPS(JSLE, int64_t, <=)
+	JSET_OPS(JSET, uint64_t)
+	JMP_OPS(JEQ32, uint32_t, ==)
+	JMP_OPS(JNE32, uint32_t, !=)
+	JMP_OPS(JGT32, uint32_t, >)
+	JMP_OPS(JGE32, uint32_t, >=)
+	JMP_OPS(JLT32, uint32_t, <)
+	JMP_OPS(JLE32, uint32_t, <=)
+	JMP_OPS(JSGT32, int32_t, >)
+	JMP_OPS(JSGE32, int32_t, >=)
+	JMP_OPS(JSLT32, int32_t, <)
+	JMP_OPS(JSLE32, int32_t, <=)
+	JSET_OPS(JSET32, uint32_t)
+
+	/* ---- Calls and exit ------------------------------------------------------------ */
+	OP(CALL) {
+		reg[0] = helper_fns[(uint32_t)ip->imm](reg[1], reg[2], reg[3], reg[4], reg[5]);
+		if (UNLIKELY(run->stop))
+			goto stopped;
+		NEXT();
+	}
+	OP(CALLX) {
+		const uint64_t id_ = DST;
+		const struct bpfvm_helper *const h_ =
+			id_ <= UINT32_MAX ? vm_prog_helper(prog, (uint32_t)id_) : NULL;
+		if (UNLIKELY(!h_ || !h_->fn))
+			FAULT(BPFVM_FAULT_BAD_CALL, id_, 0);
+		reg[0] = h_->fn(reg[1], reg[2], reg[3], reg[4], reg[5]);
+		if (UNLIKELY(run->stop))
+			goto stopped;
+		NEXT();
+	}
+	OP(CALL_LOCAL) {
+		if (UNLIKELY(depth + 1 >= BPFVM_MAX_CALL_DEPTH))
+			FAULT(BPFVM_FAULT_CALL_DEPTH, 0, 0);
+		struct interp_frame *const f_ = &frames[depth++];
+		memcpy(f_->saved, &reg[6], sizeof(f_->saved));
+		f_->call = ip;
+		stack_lo -= BPFVM_STACK_SIZE;
+		stack_span += BPFVM_STACK_SIZE;
+		reg[10] = stack_lo + BPFVM_STACK_SIZE;
+		if (depth > zeroed) {
+			memset(PTR(stack_lo), 0, BPFVM_STACK_SIZE);
+			zeroed = depth;
+		}
+		JUMP(ip->imm);
+	}
+	OP(EXIT) {
+		if (depth == 0)
+			goto done;
+		const struct interp_frame *const f_ = &frames[--depth];
+		memcpy(&reg[6], f_->saved, sizeof(f_->saved));
+		stack_lo += BPFVM_STACK_SIZE;
+		stack_span -= BPFVM_STACK_SIZE;
+		reg[10] = stack_lo + BPFVM_STACK_SIZE;
+		ip = f_->call;
+		NEXT();
+	}
+#if !INTERP_GOTO
+	}
+#endif
+
+stopped:
+	reg[0] = run->stop_retval;
+done:
+	*r0 = reg[0];
+	rc = 0;
+	goto out;
+fault_budget:
+	FAULT(BPFVM_FAULT_BUDGET, 0, 0);
+out:
+	run->insn_executed = budget - left;
+	vm_current_run = prev_run;
+	return rc;
+}
+
+#undef OP
+#undef DISPATCH
+#undef NEXT
+#undef JUMP
