@@ -75,6 +75,24 @@
 #include "isa.h"
 #include "prog.h"
 
+/* Zeroes n bytes (a multiple of 64) at p, 16-byte aligned, with plain vector
+ * stores. memset() of these fixed sizes compiles to `rep stos`, whose start-up
+ * cost dominated short runs (about 50 of 78 ns for an empty program); the empty
+ * asm keeps the compiler from turning this loop back into memset. */
+typedef uint64_t zero_vec __attribute__((vector_size(16), aligned(16), may_alias));
+static inline void zero_aligned(void *p, size_t n)
+{
+	const zero_vec z = { 0, 0 };
+	for (size_t i = 0; i < n; i += 64) {
+		zero_vec *v = (zero_vec *)((uint8_t *)p + i);
+		v[0] = z;
+		v[1] = z;
+		v[2] = z;
+		v[3] = z;
+		__asm__("" : : "r"(v) : "memory");
+	}
+}
+
 #if defined(__GNUC__)
 #define LIKELY(x)	__builtin_expect(!!(x), 1)
 #define UNLIKELY(x)	__builtin_expect(!!(x), 0)

@@ -42,7 +42,7 @@ int INTERP_FN(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0)
 	const struct bpf_insn *const code = prog->decoded;
 	bpfvm_helper_fn *const helper_fns = prog->helper_fns;
 	const struct bpf_insn *ip = code;
-	uint64_t reg[16] = { 0 };
+	_Alignas(16) uint64_t reg[16];
 
 	/* Stack: frame k's top is stack_top - k * BPFVM_STACK_SIZE; the addressable
 	 * part is [stack_lo, stack_lo + stack_span) = [bottom of the current frame,
@@ -71,7 +71,8 @@ int INTERP_FN(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0)
 		regions++;
 		nreg--;
 	}
-	memset(stack + STACK_TOTAL - BPFVM_STACK_SIZE, 0, BPFVM_STACK_SIZE);
+	zero_aligned(stack + STACK_TOTAL - BPFVM_STACK_SIZE, BPFVM_STACK_SIZE);
+	zero_aligned(reg, sizeof(reg));
 	reg[1] = r1;
 	reg[2] = r2;
 	reg[10] = stack_top;
@@ -237,7 +238,7 @@ dispatch:
 		stack_span += BPFVM_STACK_SIZE;
 		reg[10] = stack_lo + BPFVM_STACK_SIZE;
 		if (depth > zeroed) {
-			memset(PTR(stack_lo), 0, BPFVM_STACK_SIZE);
+			zero_aligned(PTR(stack_lo), BPFVM_STACK_SIZE);
 			zeroed = depth;
 		}
 		JUMP(ip->imm);

@@ -48,6 +48,9 @@ enum isa_op {
 	ISA_LDDW_HI = ISA__COUNT,	/* second slot of lddw, in decoded programs */
 };
 
+/* Decoded programs keep the row in the 8-bit opcode field. */
+_Static_assert(ISA_LDDW_HI < 256, "isa.def rows must fit in a byte");
+
 struct isa_row {
 	const char *name;	/* "ADD32_IMM" */
 	const char *conf;	/* conformance mnemonic */

@@ -127,6 +127,8 @@ int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
 	if (!prog || !opts || opts->sz < offsetof(struct bpfvm_run_opts, fault) +
 				sizeof(opts->fault))
 		return vm_err(-EINVAL, "bpfvm_prog__run_opts: needs a program and opts with sz set");
+	if (opts->mem_len && !opts->mem)
+		return vm_err(-EINVAL, "bpfvm_prog__run_opts: mem_len %zu without mem", opts->mem_len);
 	if (opts->region_cnt && !opts->regions)
 		return vm_err(-EINVAL, "bpfvm_prog__run_opts: region_cnt without regions");
 	switch (opts->engine) {
@@ -150,7 +152,7 @@ int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
 	struct bpfvm_region small[8], *regions = small;
 	if (nreg > 8 && !(regions = malloc(nreg * sizeof(*regions))))
 		return vm_err(-ENOMEM, "out of memory");
-	regions[0] = (struct bpfvm_region){ opts->mem, opts->mem ? opts->mem_len : 0, true };
+	regions[0] = (struct bpfvm_region){ opts->mem, opts->mem_len, true };
 	if (opts->region_cnt)
 		memcpy(regions + 1, opts->regions, opts->region_cnt * sizeof(*regions));
 

@@ -248,5 +248,19 @@ int main(void)
 					BPF_JMP_IMM(BPF_JLT, 0, 10, -2), EXIT };
 		accept(p, N(p), "counting loop");
 	}
+	/* run options that contradict each other */
+	{
+		struct bpf_insn p[] = { MOV0, EXIT };
+		struct bpfvm_prog *prog = bpfvm_prog__new(p, N(p), NULL);
+		struct bpfvm_run_opts run = { .sz = sizeof(run), .mem_len = 4 };
+		test_log_clear();
+		CHECK(bpfvm_prog__run_opts(prog, &run) == -EINVAL, "mem_len without mem runs");
+		CHECK_CONTAINS(test_log_last(), "mem_len 4 without mem", "mem_len without mem");
+		struct bpfvm_run_opts nosz = { 0 };
+		CHECK(bpfvm_prog__run_opts(prog, &nosz) == -EINVAL, "opts without sz runs");
+		struct bpfvm_run_opts jit = { .sz = sizeof(jit), .engine = BPFVM_ENGINE_JIT };
+		CHECK(bpfvm_prog__run_opts(prog, &jit) == -EOPNOTSUPP, "JIT reported available");
+		bpfvm_prog__free(prog);
+	}
 	return test_summary();
 }

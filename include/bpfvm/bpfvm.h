@@ -156,7 +156,7 @@ struct bpfvm_region {
 enum bpfvm_fault_kind {
 	BPFVM_FAULT_NONE,
 	BPFVM_FAULT_READ,	/* load outside every region (-EFAULT) */
-	BPFVM_FAULT_WRITE,	/* store outside the writable regions (-EFAULT) */
+	BPFVM_FAULT_WRITE,	/* store or atomic outside the writable regions (-EFAULT) */
 	BPFVM_FAULT_BUDGET,	/* instruction budget used up (-ETIME) */
 	BPFVM_FAULT_CALL_DEPTH,	/* more than BPFVM_MAX_CALL_DEPTH frames (-E2BIG) */
 	BPFVM_FAULT_BAD_CALL,	/* callx to an unknown helper (-EINVAL) */
@@ -165,7 +165,8 @@ enum bpfvm_fault_kind {
 struct bpfvm_fault {
 	enum bpfvm_fault_kind kind;
 	uint32_t insn;		/* index of the instruction that stopped */
-	uint64_t addr;		/* READ/WRITE: first byte of the access */
+	uint64_t addr;		/* READ/WRITE: first byte of the access;
+				 * BAD_CALL: the helper id that was called */
 	uint32_t size;		/* READ/WRITE: access size in bytes */
 };
 /* Writes a one-line description of f ("insn 3: write of 4 bytes at 0x... outside
@@ -185,9 +186,11 @@ struct bpfvm_run_opts {
 	uint64_t budget;	/* in: instructions per run before BPFVM_FAULT_BUDGET; 0 = none */
 	uint32_t repeat;	/* in: runs to time (0 = 1); the result is the last run's */
 	/* out */
-	uint64_t retval;	/* r0 at exit */
+	uint64_t retval;	/* r0 at exit; 0 when the run failed */
 	uint64_t duration_ns;	/* mean wall time of one run */
-	uint64_t insn_executed;	/* instructions the last run executed (interpreter) */
+	uint64_t insn_executed;	/* instructions the last run executed (interpreter);
+				 * on a fault, the faulting one counts unless it was
+				 * the one over budget */
 	struct bpfvm_fault fault;
 	enum bpfvm_engine engine_used;	/* the engine that ran (DEFAULT resolved) */
 };
@@ -195,7 +198,10 @@ struct bpfvm_run_opts {
  * stack frames in use, mem and the regions; a violation, the budget running out or
  * too deep a call chain stops the run and is reported in opts->fault, with a
  * negative errno (see enum bpfvm_fault_kind). Nothing the program does can crash
- * the host. Thread-safe: one prog may run on several threads at once. */
+ * the host. Thread-safe: one prog may run on several threads at once; mem is
+ * then shared, and atomics on it are atomic. A run uses about 18 KiB of the
+ * calling thread's stack (the program's 32 frames of 512 bytes). -EINVAL if
+ * mem_len is set without mem. */
 BPFVM_API int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts);
 
 #ifdef __cplusplus
