@@ -49,16 +49,10 @@ int cmd_asm(int argc, char **argv)
 		return usage_error("asm", optind >= argc ? "missing IN" : "too many arguments");
 
 	const char *path = argv[optind];
-	size_t len;
-	char *text = read_file(path, &len);
+	char msg[512];
+	char *text = read_text_file(path, NULL, msg, sizeof(msg));
 	if (!text) {
-		fprintf(stderr, "bpfvm asm: %s: %s\n", path, strerror(errno));
-		return EXIT_USAGE;
-	}
-	if (memchr(text, 0, len)) {
-		fprintf(stderr, "bpfvm asm: %s: not a text file (NUL byte at offset %zu)\n", path,
-			(size_t)((char *)memchr(text, 0, len) - text));
-		free(text);
+		fprintf(stderr, "bpfvm asm: %s\n", msg);
 		return EXIT_USAGE;
 	}
 	struct bpfvm_asm_opts opts = { .sz = sizeof(opts), .filename = path };

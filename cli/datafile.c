@@ -241,18 +241,10 @@ int datafile_parse_text(const char *text, const char *path, struct datafile *df,
 
 int datafile_parse(const char *path, struct datafile *df, char *err, size_t errlen)
 {
-	size_t len;
-	char *text = read_file(path, &len);
+	char *text = read_text_file(path, NULL, err, errlen);
 	if (!text) {
 		memset(df, 0, sizeof(*df));
-		return fail(err, errlen, path, 0, "%s", strerror(errno));
-	}
-	const char *nul = memchr(text, 0, len);
-	if (nul) {
-		size_t at = (size_t)(nul - text);
-		free(text);
-		memset(df, 0, sizeof(*df));
-		return fail(err, errlen, path, 0, "not a text file (NUL byte at offset %zu)", at);
+		return -1;
 	}
 	int rc = datafile_parse_text(text, path, df, err, errlen);
 	free(text);

@@ -116,6 +116,26 @@ char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+char *read_text_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+	size_t n;
+	char *text = read_file(path, &n);
+	if (!text) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	const char *nul = memchr(text, 0, n);
+	if (nul) {
+		snprintf(err, errlen, "%s: not a text file (NUL byte at offset %zu)", path,
+			 (size_t)(nul - text));
+		free(text);
+		return NULL;
+	}
+	if (len)
+		*len = n;
+	return text;
+}
+
 static void capture_fn(enum bpfvm_log_level level, const char *msg, void *user)
 {
 	struct log_capture *c = user;

@@ -21,6 +21,9 @@ int parse_hex_bytes(const char *s, uint8_t **out, size_t *len, size_t *bad);
 /* Whole file, NUL-terminated, malloc'd; NULL + errno. "-" reads stdin. */
 char *read_file(const char *path, size_t *len);
 
+/* read_file() for text: also refuses NUL bytes. NULL with "PATH: reason" in err. */
+char *read_text_file(const char *path, size_t *len, char *err, size_t errlen);
+
 /* Captures the library's WARN lines into buf (the last one wins) between begin and
  * end; the previous callback is restored by end. */
 struct log_capture {

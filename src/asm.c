@@ -853,14 +853,12 @@ static int fmt_operands(int fmt)
 	}
 }
 
-/* [%rN], [%rN+off], [%rN-off] */
-static int conf_mem(struct asm_ctx *c, const char *s, int *reg, int *off)
+/* The inside of a memory operand in either syntax: a base register, then an
+ * optional signed offset ("r1 + 4", "%r1-8", "r10"). */
+static int base_off(struct asm_ctx *c, const char **pp, int style, int *reg, int *off)
 {
-	const char *p = skip_ws(s);
-	if (*p != '[')
-		return err(c, p, "expected memory operand [%%rN+off], got '%.*s'", tok_len(p), p);
-	p++;
-	*reg = parse_reg(c, &p, STYLE_CONF, NULL, "a base register");
+	const char *p = *pp;
+	*reg = parse_reg(c, &p, style, NULL, "a base register");
 	if (*reg < 0)
 		return -EINVAL;
 	*off = 0;
@@ -870,7 +868,18 @@ static int conf_mem(struct asm_ctx *c, const char *s, int *reg, int *off)
 		if (parse_off(c, &p, sp, off))
 			return -EINVAL;
 	}
-	if (expect(c, &p, "]", "']'"))
+	*pp = p;
+	return 0;
+}
+
+/* [%rN], [%rN+off], [%rN-off] */
+static int conf_mem(struct asm_ctx *c, const char *s, int *reg, int *off)
+{
+	const char *p = skip_ws(s);
+	if (*p != '[')
+		return err(c, p, "expected memory operand [%%rN+off], got '%.*s'", tok_len(p), p);
+	p++;
+	if (base_off(c, &p, STYLE_CONF, reg, off) || expect(c, &p, "]", "']'"))
 		return -EINVAL;
 	return expect_end(c, p);
 }
@@ -1096,17 +1105,7 @@ static int pc_mem(struct asm_ctx *c, const char **pp, int *reg, int *off)
 	const char *p = *pp;
 	if (expect(c, &p, "(", "memory operand (rN +off)"))
 		return -EINVAL;
-	*reg = parse_reg(c, &p, STYLE_PSEUDO, NULL, "a base register");
-	if (*reg < 0)
-		return -EINVAL;
-	*off = 0;
-	p = skip_ws(p);
-	if (*p == '+' || *p == '-') {
-		const char *sp = p++;
-		if (parse_off(c, &p, sp, off))
-			return -EINVAL;
-	}
-	if (expect(c, &p, ")", "')'"))
+	if (base_off(c, &p, STYLE_PSEUDO, reg, off) || expect(c, &p, ")", "')'"))
 		return -EINVAL;
 	*pp = p;
 	return 0;
