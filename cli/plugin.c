@@ -2,10 +2,11 @@
  * plugin.c — bpfvm-conformance-plugin: the bpf_conformance suite's plugin protocol,
  * so the suite's own runner can drive bpfvm.
  *
- *   bpfvm-conformance-plugin [MEMORY-HEX] [--interp | --jit] [--elf] < PROGRAM-HEX
+ *   bpfvm-conformance-plugin [MEMORY-HEX] ["--interp | --jit"] [--elf] < PROGRAM-HEX
  *
  * The program arrives on stdin as hex bytes (space-separated); the memory, if any,
- * as the first argument. Prints the final r0 in hex and exits 0, or prints an error
+ * as the first argument (the upstream runner always passes it, empty when there is
+ * none, then its plugin options as one more argument). Prints the final r0 in hex and exits 0, or prints an error
  * to stderr and exits 1. The suite's helpers (helper 5) are bound.
  */
 #include <errno.h>
@@ -38,25 +39,37 @@ int main(int argc, char **argv)
 	const char *mem_hex = NULL;
 
 	bpfvm_set_log(log_to_stderr, NULL);
+	/* The upstream runner passes the memory as argv[1] (empty when there is none)
+	 * and all plugin options as one argv[2] string (possibly empty), so options
+	 * are split on blanks and empty arguments are skipped. */
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--interp") == 0) {
-			engine = BPFVM_ENGINE_INTERP;
-		} else if (strcmp(argv[i], "--jit") == 0) {
-			engine = BPFVM_ENGINE_JIT;
-		} else if (strcmp(argv[i], "--elf") == 0) {
-			fprintf(stderr, "--elf: ELF input is not supported by this plugin yet\n");
-			return 1;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage();
-			return 0;
-		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
-			fprintf(stderr, "unknown option '%s'\n", argv[i]);
-			return usage();
-		} else if (!mem_hex) {
+		if (i == 1 && strncmp(argv[i], "--", 2) != 0) {
 			mem_hex = argv[i];
-		} else {
-			return usage();
+			continue;
 		}
+		char *opts = strdup(argv[i]);
+		if (!opts)
+			return 1;
+		for (char *o = strtok(opts, " \t"); o; o = strtok(NULL, " \t")) {
+			if (strcmp(o, "--interp") == 0) {
+				engine = BPFVM_ENGINE_INTERP;
+			} else if (strcmp(o, "--jit") == 0) {
+				engine = BPFVM_ENGINE_JIT;
+			} else if (strcmp(o, "--elf") == 0) {
+				fprintf(stderr, "--elf: ELF input is not supported by this plugin yet\n");
+				free(opts);
+				return 1;
+			} else if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+				usage();
+				free(opts);
+				return 0;
+			} else {
+				fprintf(stderr, "unknown option '%s'\n", o);
+				free(opts);
+				return usage();
+			}
+		}
+		free(opts);
 	}
 
 	size_t len, bad;

@@ -85,6 +85,10 @@ expect "plugin" 0 "^5$" sh -c "echo 'b7 00 00 00 05 00 00 00 95 00 00 00 00 00 0
 expect "plugin memory" 0 "^3$" sh -c "echo 'bf 20 00 00 00 00 00 00 95 00 00 00 00 00 00 00' | '$plugin' '01 02 03'"
 expect "plugin helper 5" 0 "^2$" sh -c "'$bpfvm' asm '$conf/call_unwind_fail.data' 2>/dev/null >/dev/null; \
 	printf 'mov %%r1, -1\ncall 5\nmov %%r0, 2\nexit\n' > '$tmp/u.s'; '$bpfvm' asm '$tmp/u.s' | '$plugin' --interp"
+# as the upstream runner calls it: memory (maybe empty) and options as one string each
+expect "plugin upstream style" 0 "^5$" sh -c "echo 'b7  00  00  00  05  00  00  00  95  00  00  00  00  00  00  00  ' | '$plugin' '' ''"
+expect "plugin upstream options" 0 "^3$" sh -c "echo 'bf 20 00 00 00 00 00 00 95 00 00 00 00 00 00 00' | '$plugin' '01  02  03  ' '--interp'"
+expect "plugin unknown option" 1 "unknown option '--turbo'" sh -c "echo '95 00 00 00 00 00 00 00' | '$plugin' '' '--interp --turbo'"
 expect "plugin bad hex" 1 "bad hex" sh -c "echo 'b7 0g' | '$plugin'"
 expect "plugin rejects" 1 "unknown opcode" sh -c "echo 'ff 00 00 00 00 00 00 00' | '$plugin'"
 
