@@ -23,8 +23,8 @@
  * State. Registers, the instruction pointer, the budget countdown and the stack
  * bounds live in locals of the one function (no per-instruction call). r0..r10
  * sit in reg[16] (a 4-bit register field can never index out of bounds even if
- * the validator were wrong). The stack is a local array of BPFVM_MAX_CALL_DEPTH
- * frames of BPFVM_STACK_SIZE bytes; frame k (main = 0) occupies the 512 bytes
+ * the validator were wrong). The stack is run->stack (the caller's, so every
+ * engine sees the same r10): BPFVM_MAX_CALL_DEPTH frames of BPFVM_STACK_SIZE bytes; frame k (main = 0) occupies the 512 bytes
  * below the top of frame k-1, and its r10 is its top. A frame is zeroed the first
  * time a run reaches its depth, which is the same as zeroing the whole stack at
  * the start (a frame is not addressable before), but costs 512 bytes per run in
@@ -105,7 +105,7 @@ static inline void zero_aligned(void *p, size_t n)
 #define NOINLINE
 #endif
 
-#define STACK_TOTAL	(BPFVM_STACK_SIZE * BPFVM_MAX_CALL_DEPTH)
+#define STACK_TOTAL	VM_STACK_TOTAL
 
 /* What a local call saves: the callee-saved registers and where to return. */
 struct interp_frame {

@@ -47,7 +47,7 @@ int INTERP_FN(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0)
 	/* Stack: frame k's top is stack_top - k * BPFVM_STACK_SIZE; the addressable
 	 * part is [stack_lo, stack_lo + stack_span) = [bottom of the current frame,
 	 * top of the main frame). Frames 1.. are zeroed when first reached. */
-	_Alignas(16) uint8_t stack[STACK_TOTAL];
+	uint8_t *const stack = run->stack;
 	struct interp_frame frames[BPFVM_MAX_CALL_DEPTH];
 	size_t depth = 0, zeroed = 0;
 	const uint64_t stack_top = (uint64_t)(uintptr_t)(stack + STACK_TOTAL);

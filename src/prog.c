@@ -160,9 +160,10 @@ int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
 	uint64_t r0 = 0, t0 = now_ns();
 	int err = 0;
 	struct vm_run run;
+	_Alignas(16) uint8_t stack[VM_STACK_TOTAL];
 	for (uint32_t k = 0; k < repeat && !err; k++) {
-		run = (struct vm_run){ .prog = prog, .regions = regions, .region_cnt = nreg,
-				       .budget = opts->budget };
+		run = (struct vm_run){ .prog = prog, .stack = stack, .regions = regions,
+				       .region_cnt = nreg, .budget = opts->budget };
 		err = engine(&run, (uint64_t)(uintptr_t)opts->mem, opts->mem_len, &r0);
 	}
 	uint64_t t1 = now_ns();

@@ -30,9 +30,16 @@ struct bpfvm_prog {
 	size_t helper_fn_cnt;
 };
 
+/* Bytes of eBPF stack a run owns: BPFVM_MAX_CALL_DEPTH frames. */
+#define VM_STACK_TOTAL (BPFVM_STACK_SIZE * BPFVM_MAX_CALL_DEPTH)
+
 /* One run in progress. */
 struct vm_run {
 	const struct bpfvm_prog *prog;
+	/* The eBPF stack, VM_STACK_TOTAL bytes, 16-byte aligned, owned by the caller
+	 * of the engine: every engine run from the same place sees the same r10, so
+	 * engines can be compared bit for bit even when a program leaks r10. */
+	uint8_t *stack;
 	const struct bpfvm_region *regions;	/* besides the stack */
 	size_t region_cnt;
 	uint64_t budget;			/* 0 = unlimited */
