@@ -21,8 +21,9 @@ for f in "$conf"/*.data; do
 		{ printf '\x08\x01\x02\x03\x04\x05\x06\x07\x08'; cat "$work/code.bin"; } > "$work/run/$name"
 	fi
 done
-for h in fuzz_asm fuzz_run; do
+for h in $(cd "$build/fuzz" && ls fuzz_* | grep -v '\.' ); do
 	corpus=$work/${h#fuzz_}
+	mkdir -p "$corpus"
 	[ -d "$root/fuzz/corpus/$h" ] && cp "$root/fuzz/corpus/$h"/* "$corpus"/ 2>/dev/null || true
 	echo "fuzz: $h for ${secs}s, $(ls "$corpus" | wc -l) seeds"
 	status=0

@@ -68,6 +68,26 @@ const char *bpfvm_prog__name(const struct bpfvm_prog *prog) { return prog->name;
 size_t bpfvm_prog__insn_cnt(const struct bpfvm_prog *prog) { return prog->cnt; }
 const struct bpf_insn *bpfvm_prog__insns(const struct bpfvm_prog *prog) { return prog->insns; }
 
+bool bpfvm_engine_available(enum bpfvm_engine engine)
+{
+	switch (engine) {
+	case BPFVM_ENGINE_DEFAULT:
+	case BPFVM_ENGINE_INTERP:
+	case BPFVM_ENGINE_INTERP_SWITCH:
+		return true;
+	case BPFVM_ENGINE_JIT:
+		return false;	/* no JIT in this build yet */
+	}
+	return false;
+}
+
+int bpfvm_prog__jited(const struct bpfvm_prog *prog, const void **code, size_t *len,
+		      const uint32_t **insn_offsets)
+{
+	(void)prog, (void)code, (void)len, (void)insn_offsets;
+	return -ENOENT;	/* no JIT in this build yet */
+}
+
 int vm_fault_errno(enum bpfvm_fault_kind kind)
 {
 	switch (kind) {

@@ -124,6 +124,10 @@ struct bpfvm_prog_opts {
 	 * process-wide ones with the same id. The array is copied. */
 	const struct bpfvm_helper *helpers;
 	size_t helper_cnt;
+	/* Do not compile the program to native code (it then runs only on the
+	 * interpreter). By default bpfvm_prog__new compiles with the JIT where the
+	 * JIT exists, and fails if compilation fails. */
+	bool no_jit;
 };
 /* Checks the program's structure and prepares it to run. Errors (EINVAL) name the
  * instruction index: unknown opcode, reserved fields not zero, bad register, write
@@ -136,6 +140,12 @@ BPFVM_API void bpfvm_prog__free(struct bpfvm_prog *prog);
 BPFVM_API const char *bpfvm_prog__name(const struct bpfvm_prog *prog);
 BPFVM_API size_t bpfvm_prog__insn_cnt(const struct bpfvm_prog *prog);
 BPFVM_API const struct bpf_insn *bpfvm_prog__insns(const struct bpfvm_prog *prog);
+/* The program's native code: *code and *len; insn_offsets (may be NULL) gets an
+ * array of cnt + 1 offsets into the code, where instruction i's code starts
+ * (offsets[cnt] = end of the last one). -ENOENT if the program was not JIT-
+ * compiled (no_jit, or no JIT on this machine). */
+BPFVM_API int bpfvm_prog__jited(const struct bpfvm_prog *prog, const void **code, size_t *len,
+				const uint32_t **insn_offsets);
 
 /* ---- Running ------------------------------------------------------------------ */
 enum bpfvm_engine {
@@ -144,6 +154,9 @@ enum bpfvm_engine {
 	BPFVM_ENGINE_INTERP_SWITCH,	/* interpreter, portable switch dispatch */
 	BPFVM_ENGINE_JIT,		/* x86-64 native code */
 };
+
+/* Whether an engine can run on this machine (the JIT needs x86-64). */
+BPFVM_API bool bpfvm_engine_available(enum bpfvm_engine engine);
 
 /* Memory a program may touch in checked mode besides its stack. */
 struct bpfvm_region {
@@ -203,6 +216,107 @@ struct bpfvm_run_opts {
  * calling thread's stack (the program's 32 frames of 512 bytes). -EINVAL if
  * mem_len is set without mem. */
 BPFVM_API int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts);
+
+/* ---- Maps ----------------------------------------------------------------------
+ * Kernel map types, numbers, flags and error codes, so objects written for the
+ * kernel behave the same. Thread-safe: programs on several threads and user-space
+ * callers may use one map at once. Per-CPU maps keep one value per CPU slot
+ * (bpfvm_num_cpu_slots(); a running program uses its thread's slot); from user
+ * space a per-CPU value is all slots' values, each rounded up to 8 bytes, one
+ * after the other, as bpf(2) returns them.
+ */
+enum bpfvm_map_type {
+	BPFVM_MAP_TYPE_HASH = 1,
+	BPFVM_MAP_TYPE_ARRAY = 2,
+	BPFVM_MAP_TYPE_PROG_ARRAY = 3,
+	BPFVM_MAP_TYPE_PERCPU_HASH = 5,
+	BPFVM_MAP_TYPE_PERCPU_ARRAY = 6,
+	BPFVM_MAP_TYPE_LRU_HASH = 9,
+	BPFVM_MAP_TYPE_LRU_PERCPU_HASH = 10,
+	BPFVM_MAP_TYPE_LPM_TRIE = 11,
+	BPFVM_MAP_TYPE_ARRAY_OF_MAPS = 12,
+	BPFVM_MAP_TYPE_HASH_OF_MAPS = 13,
+	BPFVM_MAP_TYPE_QUEUE = 22,
+	BPFVM_MAP_TYPE_STACK = 23,
+	BPFVM_MAP_TYPE_RINGBUF = 27,
+};
+/* Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK) */
+#define BPFVM_ANY	0
+#define BPFVM_NOEXIST	1
+#define BPFVM_EXIST	2
+#define BPFVM_F_LOCK	4
+/* Map flags (bpf_attr.map_flags) */
+#define BPFVM_F_NO_PREALLOC	(1u << 0)
+#define BPFVM_F_NO_COMMON_LRU	(1u << 1)
+#define BPFVM_F_RDONLY		(1u << 3)	/* read-only from user space */
+#define BPFVM_F_WRONLY		(1u << 4)
+#define BPFVM_F_RDONLY_PROG	(1u << 7)	/* read-only for programs */
+#define BPFVM_F_WRONLY_PROG	(1u << 8)
+#define BPFVM_F_MMAPABLE	(1u << 10)
+
+struct bpfvm_map;
+struct bpfvm_map_create_opts {
+	size_t sz;
+	uint32_t map_flags;
+	/* ARRAY_OF_MAPS / HASH_OF_MAPS: the map whose shape inner maps must have. */
+	const struct bpfvm_map *inner_map;
+};
+/* Creates a map, as BPF_MAP_CREATE: -EINVAL for sizes or flags the type does not
+ * allow (errno), -ENOMEM. key_size is 0 for QUEUE, STACK and RINGBUF; RINGBUF's
+ * max_entries is its size in bytes, a power-of-two multiple of the page size. */
+BPFVM_API struct bpfvm_map *bpfvm_map__create(enum bpfvm_map_type type, const char *name,
+					     uint32_t key_size, uint32_t value_size,
+					     uint32_t max_entries,
+					     const struct bpfvm_map_create_opts *opts);
+/* Drops the caller's reference; the map is freed when no program, map or caller
+ * holds it any more. NULL is fine. */
+BPFVM_API void bpfvm_map__free(struct bpfvm_map *map);
+BPFVM_API const char *bpfvm_map__name(const struct bpfvm_map *map);
+BPFVM_API enum bpfvm_map_type bpfvm_map__type(const struct bpfvm_map *map);
+BPFVM_API uint32_t bpfvm_map__key_size(const struct bpfvm_map *map);
+BPFVM_API uint32_t bpfvm_map__value_size(const struct bpfvm_map *map);
+BPFVM_API uint32_t bpfvm_map__max_entries(const struct bpfvm_map *map);
+BPFVM_API uint32_t bpfvm_map__flags(const struct bpfvm_map *map);
+/* Element access from user space, as the bpf(2) commands of the same names and
+ * libbpf's bpf_map__*_elem: key_sz and value_sz must equal the map's key size and
+ * value size (for per-CPU maps: the value size rounded up to 8, times the CPU
+ * slots), else -EINVAL. Errors as the kernel: -ENOENT (no such key), -EEXIST
+ * (BPFVM_NOEXIST on an existing key), -E2BIG (full, or array index out of range),
+ * -EINVAL, -EPERM (BPFVM_F_RDONLY / WRONLY). QUEUE and STACK take key NULL:
+ * update pushes, lookup peeks, lookup_and_delete pops. */
+BPFVM_API int bpfvm_map__lookup_elem(const struct bpfvm_map *map, const void *key, size_t key_sz,
+				     void *value, size_t value_sz, uint64_t flags);
+BPFVM_API int bpfvm_map__update_elem(struct bpfvm_map *map, const void *key, size_t key_sz,
+				     const void *value, size_t value_sz, uint64_t flags);
+BPFVM_API int bpfvm_map__delete_elem(struct bpfvm_map *map, const void *key, size_t key_sz,
+				     uint64_t flags);
+BPFVM_API int bpfvm_map__lookup_and_delete_elem(struct bpfvm_map *map, const void *key,
+						size_t key_sz, void *value, size_t value_sz,
+						uint64_t flags);
+/* The key after cur_key (cur_key NULL or not found: the first key) into next_key;
+ * -ENOENT after the last. */
+BPFVM_API int bpfvm_map__get_next_key(const struct bpfvm_map *map, const void *cur_key,
+				      void *next_key, size_t key_sz);
+/* Map-in-map and PROG_ARRAY slots hold maps and programs: store with these. */
+BPFVM_API int bpfvm_map__update_inner_map(struct bpfvm_map *outer, const void *key, size_t key_sz,
+					  struct bpfvm_map *inner, uint64_t flags);
+BPFVM_API int bpfvm_map__update_prog(struct bpfvm_map *prog_array, uint32_t index,
+				     struct bpfvm_prog *prog, uint64_t flags);
+/* The number of CPU slots per-CPU maps keep (the machine's CPU count). */
+BPFVM_API int bpfvm_num_cpu_slots(void);
+
+/* Ring-buffer consumer, as libbpf's ring_buffer__*: the callback gets each
+ * submitted record in order; a non-zero return stops consuming (and is returned). */
+typedef int (*bpfvm_ring_buffer_sample_fn)(void *ctx, void *data, size_t size);
+struct bpfvm_ring_buffer;
+BPFVM_API struct bpfvm_ring_buffer *bpfvm_ring_buffer__new(struct bpfvm_map *ringbuf,
+							   bpfvm_ring_buffer_sample_fn fn,
+							   void *ctx);
+/* Records consumed, or a negative errno. poll waits up to timeout_ms (-1: forever)
+ * for a record; consume never waits. */
+BPFVM_API int bpfvm_ring_buffer__poll(struct bpfvm_ring_buffer *rb, int timeout_ms);
+BPFVM_API int bpfvm_ring_buffer__consume(struct bpfvm_ring_buffer *rb);
+BPFVM_API void bpfvm_ring_buffer__free(struct bpfvm_ring_buffer *rb);
 
 #ifdef __cplusplus
 }
