@@ -97,15 +97,47 @@ BPFVM_API char *bpfvm_disasm(const struct bpf_insn *insns, size_t cnt,
  */
 typedef uint64_t (*bpfvm_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
 				    uint64_t r5);
+/* What a helper's arguments are, for the verifier (as the kernel's
+ * bpf_func_proto). Zero is "don't care": a scalar the helper does not dereference. */
+enum bpfvm_arg_type {
+	BPFVM_ARG_DONTCARE = 0,
+	BPFVM_ARG_ANYTHING,		/* any initialised scalar */
+	BPFVM_ARG_PTR_TO_MEM,		/* readable memory; its size is the next argument */
+	BPFVM_ARG_PTR_TO_MEM_OR_NULL,
+	BPFVM_ARG_PTR_TO_UNINIT_MEM,	/* writable memory; its size is the next argument */
+	BPFVM_ARG_CONST_SIZE,		/* size of the memory argument before it, > 0 */
+	BPFVM_ARG_CONST_SIZE_OR_ZERO,
+	BPFVM_ARG_CONST_MAP_PTR,	/* a map (lddw of a map) */
+	BPFVM_ARG_PTR_TO_MAP_KEY,	/* key_size bytes for the map argument */
+	BPFVM_ARG_PTR_TO_MAP_VALUE,	/* value_size bytes for the map argument */
+	BPFVM_ARG_PTR_TO_CTX,
+	BPFVM_ARG_PTR_TO_FUNC,		/* a subprogram, as a callback */
+	BPFVM_ARG_PTR_TO_STACK_OR_NULL,
+	BPFVM_ARG_PTR_TO_RINGBUF_MEM,	/* a record from bpf_ringbuf_reserve */
+	BPFVM_ARG_PTR_TO_CONST_STR,	/* NUL-terminated string in read-only data */
+	BPFVM_ARG_CONST_ALLOC_SIZE_OR_ZERO,
+};
+enum bpfvm_ret_type {
+	BPFVM_RET_INTEGER = 0,
+	BPFVM_RET_VOID,
+	BPFVM_RET_PTR_TO_MAP_VALUE_OR_NULL,
+	BPFVM_RET_PTR_TO_RINGBUF_MEM_OR_NULL,
+};
 struct bpfvm_helper {
 	uint32_t id;
 	const char *name;	/* "bpf_map_lookup_elem"; shown by the disassembler */
 	bpfvm_helper_fn fn;
+	enum bpfvm_ret_type ret;
+	enum bpfvm_arg_type args[5];
 };
 /* Registers a process-wide helper. id must not be taken (-EEXIST); embedders should
  * use ids from BPFVM_HELPER_USER_BASE up. Programs bind helpers when they are
  * created: registering later does not change existing programs. */
 BPFVM_API int bpfvm_helper__register(const struct bpfvm_helper *helper);
+/* The helpers bpfvm provides, by the kernel's ids (bpf_ktime_get_ns = 5, ...), are
+ * always registered; docs/helpers.md lists them. In checked mode a helper given
+ * memory the program may not access returns -EFAULT and touches nothing. */
+
 /* Name of a registered helper, or NULL. */
 BPFVM_API const char *bpfvm_helper__name(uint32_t id);
 /* Id of the registered helper called name, or -ENOENT. */
@@ -113,6 +145,11 @@ BPFVM_API long long bpfvm_helper__id(const char *name);
 /* Called from inside a helper: ends the running program as soon as the helper
  * returns, with r0 = retval (as the conformance suite's "unwind" helper). */
 BPFVM_API void bpfvm_run_stop(uint64_t retval);
+
+/* bpf_trace_printk / bpf_trace_vprintk output: one call per line (without the
+ * newline), from the thread that ran the program. NULL (the default) discards. */
+typedef void (*bpfvm_trace_fn)(const char *line, size_t len, void *user);
+BPFVM_API void bpfvm_set_trace(bpfvm_trace_fn fn, void *user);
 
 /* ---- Programs ----------------------------------------------------------------- */
 struct bpfvm_prog;

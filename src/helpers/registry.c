@@ -1,17 +1,19 @@
 /*
- * helpers.c — the helper registry: process-wide helpers (kernel-numbered ones as
- * they are added, and embedders' own), and the per-program snapshot that binds a
- * program to the helpers it may call.
+ * registry.c — the helper registry: the kernel helpers bpfvm provides
+ * (kernel.def), embedders' process-wide helpers, and the per-program snapshot that
+ * binds a program to the helpers it may call.
  *
- * A program binds its helpers when it is created (local ones first, then the
- * process-wide ones), so a run never takes a lock and never sees the registry
- * change under it. bpfvm_run_stop() reaches the run through vm_current_run.
+ * A program binds its helpers when it is created — its local ones first, then the
+ * registered ones, then the kernel helpers, the first with an id winning — so a
+ * run never takes a lock and never sees the registry change under it.
+ * bpfvm_run_stop() reaches the run through vm_current_run.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "log.h"
 #include "prog.h"
 
@@ -35,7 +37,8 @@ int bpfvm_helper__register(const struct bpfvm_helper *h)
 	if (!h || !h->fn || !h->id)
 		return vm_err(-EINVAL, "helper registration needs a non-zero id and a function");
 	pthread_mutex_lock(&registry_lock);
-	if (find(registry, registry_cnt, h->id)) {
+	if (find(registry, registry_cnt, h->id) ||
+	    find(vm_kernel_helpers, vm_kernel_helper_cnt, h->id)) {
 		err = vm_err(-EEXIST, "helper id %u is already registered", h->id);
 	} else if (registry_cnt == registry_cap) {
 		size_t cap = registry_cap ? registry_cap * 2 : 64;
@@ -56,6 +59,8 @@ const char *bpfvm_helper__name(uint32_t id)
 	const char *name = NULL;
 	pthread_mutex_lock(&registry_lock);
 	const struct bpfvm_helper *h = find(registry, registry_cnt, id);
+	if (!h)
+		h = find(vm_kernel_helpers, vm_kernel_helper_cnt, id);
 	if (h)
 		name = h->name;
 	pthread_mutex_unlock(&registry_lock);
@@ -66,11 +71,12 @@ long long bpfvm_helper__id(const char *name)
 {
 	long long id = -ENOENT;
 	pthread_mutex_lock(&registry_lock);
-	for (size_t i = 0; i < registry_cnt; i++)
-		if (registry[i].name && strcmp(registry[i].name, name) == 0) {
+	for (size_t i = 0; i < registry_cnt && id < 0; i++)
+		if (registry[i].name && strcmp(registry[i].name, name) == 0)
 			id = registry[i].id;
-			break;
-		}
+	for (size_t i = 0; i < vm_kernel_helper_cnt && id < 0; i++)
+		if (strcmp(vm_kernel_helpers[i].name, name) == 0)
+			id = vm_kernel_helpers[i].id;
 	pthread_mutex_unlock(&registry_lock);
 	return id;
 }
@@ -94,7 +100,7 @@ static int cmp_id(const void *a, const void *b)
 int vm_bind_helpers(struct bpfvm_prog *prog, const struct bpfvm_helper *local, size_t local_cnt)
 {
 	pthread_mutex_lock(&registry_lock);
-	size_t n = 0, cap = local_cnt + registry_cnt;
+	size_t n = 0, cap = local_cnt + registry_cnt + vm_kernel_helper_cnt;
 	struct bpfvm_helper *v = calloc(cap ? cap : 1, sizeof(*v));
 	if (!v) {
 		pthread_mutex_unlock(&registry_lock);
@@ -107,6 +113,9 @@ int vm_bind_helpers(struct bpfvm_prog *prog, const struct bpfvm_helper *local, s
 		if (!find(v, n, registry[i].id))
 			v[n++] = registry[i];
 	pthread_mutex_unlock(&registry_lock);
+	for (size_t i = 0; i < vm_kernel_helper_cnt; i++)
+		if (!find(v, n, vm_kernel_helpers[i].id))
+			v[n++] = vm_kernel_helpers[i];
 	qsort(v, n, sizeof(*v), cmp_id);
 	prog->helpers = v;
 	prog->helper_cnt = n;
@@ -127,4 +136,33 @@ const struct bpfvm_helper *vm_prog_helper(const struct bpfvm_prog *prog, uint32_
 			hi = mid;
 	}
 	return NULL;
+}
+
+const struct bpfvm_helper vm_kernel_helpers[] = {
+#define HELPER(ID, NAME, RET, A1, A2, A3, A4, A5) \
+	{ .id = ID, .name = "bpf_" #NAME, .fn = h_##NAME, .ret = BPFVM_RET_##RET, \
+	  .args = { BPFVM_ARG_##A1, BPFVM_ARG_##A2, BPFVM_ARG_##A3, BPFVM_ARG_##A4, \
+		    BPFVM_ARG_##A5 } },
+#include "kernel.def"
+#undef HELPER
+};
+const size_t vm_kernel_helper_cnt = sizeof(vm_kernel_helpers) / sizeof(vm_kernel_helpers[0]);
+
+bool vm_mem_ok(uint64_t addr, uint64_t len, bool write)
+{
+	const struct vm_run *run = vm_current_run;
+	if (!run)
+		return true;
+	if (len == 0)
+		return true;
+	uint64_t lo = (uint64_t)(uintptr_t)run->stack;
+	if (run->stack && addr - lo <= VM_STACK_TOTAL && len <= VM_STACK_TOTAL - (addr - lo))
+		return true;
+	for (size_t i = 0; i < run->region_cnt; i++) {
+		const struct bpfvm_region *r = &run->regions[i];
+		uint64_t base = (uint64_t)(uintptr_t)r->addr;
+		if ((!write || r->writable) && addr - base <= r->len && len <= r->len - (addr - base))
+			return true;
+	}
+	return false;
 }
