@@ -165,7 +165,7 @@ static void test_lines(void)
 	}
 
 	/* helper names: the registered name, "unknown" for names that would not read back */
-	struct bpfvm_helper h = { 1, "bpf_map_lookup_elem", dummy_helper };
+	struct bpfvm_helper h = { .id = 1, .name = "bpf_map_lookup_elem", .fn = dummy_helper };
 	int rc = bpfvm_helper__register(&h);
 	CHECK(rc == 0 || rc == -EEXIST, "register helper 1: %d", rc);
 	struct bpf_insn call1 = I(0x85, 0, 0, 0, 1);
@@ -176,7 +176,8 @@ static void test_lines(void)
 		/* and "call NAME" finds the helper by its name */
 		check_reassembles("call bpf_map_lookup_elem", &call1, 1, "call by name");
 	}
-	struct bpfvm_helper odd = { BPFVM_HELPER_USER_BASE + 77, "not an identifier", dummy_helper };
+	struct bpfvm_helper odd = { .id = BPFVM_HELPER_USER_BASE + 77, .name = "not an identifier",
+				    .fn = dummy_helper };
 	rc = bpfvm_helper__register(&odd);
 	CHECK(rc == 0 || rc == -EEXIST, "register odd helper: %d", rc);
 	struct bpf_insn call2 = I(0x85, 0, 0, 0, BPFVM_HELPER_USER_BASE + 77);

@@ -1071,9 +1071,9 @@ static uint64_t h_nested(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_
 }
 
 static const struct bpfvm_helper local_helpers[] = {
-	{ ID_ARGS, "test_args", h_args },
-	{ ID_STOP, "test_stop", h_stop },
-	{ ID_NESTED, "test_nested", h_nested },
+	{ .id = ID_ARGS, .name = "test_args", .fn = h_args },
+	{ .id = ID_STOP, .name = "test_stop", .fn = h_stop },
+	{ .id = ID_NESTED, .name = "test_nested", .fn = h_nested },
 };
 static const struct bpfvm_prog_opts helper_opts = {
 	.sz = sizeof(helper_opts), .name = "helpers",
