@@ -5,6 +5,8 @@
  * formatted text written out literally, and fault-free reads of unmapped memory.
  */
 #define _GNU_SOURCE
+#include "kernel_bpf.h"	/* first: it brings <linux/bpf.h> */
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,9 +151,11 @@ static void csum(void)
 	BPF_CALL_HELPER(28), BPF_EXIT_INSN() }
 	m.from[0] = 0, m.from[1] = 0, m.to[0] = 0x11111111, m.to[1] = 0x22222222;
 	struct bpf_insn a[] = CSUM_PROG(0, 8, 1);
-	CHECK_U64(run(a, N(a), &m, sizeof(m), true, "csum"), 0x33333334, "csum_diff of to only");
+	/* 0x11111111 + 0x22222222 + 1 = 0x33333334, folded: 0x3333 + 0x3334 */
+	CHECK_U64(run(a, N(a), &m, sizeof(m), true, "csum"), 0x6667, "csum_diff of to only");
 	m.to[0] = 0xffffffff, m.to[1] = 2;
 	struct bpf_insn b[] = CSUM_PROG(0, 8, 0);
+	/* 0xffffffff + 2 = 0x1_00000001 -> 0x0001 + 0x0000 + 0x0001 = 2 */
 	CHECK_U64(run(b, N(b), &m, sizeof(m), true, "csum carry"), 2, "end-around carry");
 	/* replacing word 0x0a000001 by 0x0a000002: ~old + new = 0xf5fffffe + 0x0a000002 */
 	m.from[0] = 0x0a000001, m.to[0] = 0x0a000002;
@@ -283,6 +287,48 @@ static void probe(void)
 	munmap(map, (size_t)page);
 }
 
+/* bpf_csum_diff in the kernel and in bpfvm on the same inputs: the exact 32-bit
+ * value (not only its 16-bit fold) must agree. */
+static void kernel_csum(void)
+{
+	char reason[256];
+	if (kbpf_probe(reason, sizeof(reason)) < 0) {
+		printf("kernel csum_diff comparison skipped: bpf() unavailable (%s)\n", reason);
+		return;
+	}
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	int compared = 0;
+	for (int i = 0; i < 200; i++) {
+		uint8_t mem[72];
+		for (size_t k = 0; k < sizeof(mem); k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			mem[k] = (uint8_t)x;
+		}
+		int fs = (int)(x % 9) * 4, ts = (int)((x >> 8) % 9) * 4;
+		int32_t seed = (int32_t)(x >> 20);
+		struct bpf_insn p[] = { BPF_MOV64_REG(3, 1), BPF_ALU64_IMM(BPF_ADD, 3, 36),
+					BPF_MOV64_IMM(2, fs), BPF_MOV64_IMM(4, ts),
+					BPF_MOV64_IMM(5, seed), BPF_CALL_HELPER(28), BPF_EXIT_INSN() };
+		struct kbpf_raw kr;
+		char log[4096];
+		if (kbpf_raw_load(&kr, p, N(p), sizeof(mem), log, sizeof(log)) < 0) {
+			CHECK(0, "kernel rejected the csum_diff program: %s", log);
+			break;
+		}
+		uint8_t kmem[72];
+		memcpy(kmem, mem, sizeof(mem));
+		uint64_t kr0 = 0;
+		int err = kbpf_raw_run(&kr, kmem, 1, &kr0, NULL);
+		kbpf_raw_close(&kr);
+		CHECK(err == 0, "kernel test run failed: %d", err);
+		uint64_t ours = run(p, N(p), mem, sizeof(mem), true, "csum vs kernel");
+		CHECK_U64(ours, kr0, "csum_diff(from %d bytes, to %d bytes, seed 0x%x) vs kernel",
+			  fs, ts, (unsigned)seed);
+		compared++;
+	}
+	printf("kernel csum_diff comparison: %d cases\n", compared);
+}
+
 static void registry(void)
 {
 	CHECK_STR(bpfvm_helper__name(5), "bpf_ktime_get_ns", "name of helper 5");
@@ -301,6 +347,7 @@ int main(void)
 	csum();
 	format();
 	probe();
+	kernel_csum();
 	registry();
 	return test_summary();
 }

@@ -1,9 +1,14 @@
 /*
- * csum.c — bpf_csum_diff(from, from_size, to, to_size, seed): the 32-bit one's
- * complement sum (as the kernel's csum_partial) of the negated words of from and
- * the words of to, added to seed. Sizes must be multiples of 4 and together at most
- * 512 bytes, else -EINVAL. Programs fold the result to 16 bits (csum_fold) to
- * update an IP or TCP checksum incrementally.
+ * csum.c — bpf_csum_diff(from, from_size, to, to_size, seed): the one's complement
+ * sum of the negated 32-bit words of from and the words of to, added to seed, folded
+ * to 16 bits (not complemented). Sizes must be multiples of 4 and together at most
+ * 512 bytes, else -EINVAL.
+ *
+ * Linux returned csum_partial's 32-bit partial sum, whose exact bits differed
+ * between architectures, until it made every architecture return this 16-bit fold
+ * (6.13); bpfvm returns what the current kernel does, checked against it by
+ * tests/test_helpers.c. Programs fold the result (csum_fold) either way, so both
+ * give the same final checksum.
  */
 #include <errno.h>
 #include <string.h>
@@ -32,7 +37,7 @@ uint64_t h_csum_diff(uint64_t from, uint64_t from_size, uint64_t to, uint64_t to
 		memcpy(&w, (const uint8_t *)(uintptr_t)to + i, 4);
 		sum += w;
 	}
-	while (sum >> 32)
-		sum = (sum & 0xffffffffu) + (sum >> 32);
+	while (sum >> 16)
+		sum = (sum & 0xffffu) + (sum >> 16);
 	return sum;
 }
