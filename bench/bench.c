@@ -160,6 +160,7 @@ static const struct engine_def {
 	enum bpfvm_engine bpfvm;	/* ENG_BPFVM */
 } engines[] = {
 	{ "interp", ENG_BPFVM, BPFVM_ENGINE_INTERP },
+	{ "jit", ENG_BPFVM, BPFVM_ENGINE_JIT },
 	{ "native", ENG_NATIVE, BPFVM_ENGINE_DEFAULT },
 	{ "kernel", ENG_KERNEL, BPFVM_ENGINE_DEFAULT },
 };
@@ -183,6 +184,7 @@ struct row {
 	const struct prog_def *def;
 	size_t insn_cnt;
 	struct cell cell[N_ENGINES];
+	double jit_us_per_kinsn;	/* JIT compile time per 1,000 instructions; 0 = n/a */
 };
 
 /* What one batch of runs needs. */
@@ -466,14 +468,48 @@ static const char *cell_str(const struct cell *c, char *buf, size_t len)
 	return "?";
 }
 
-static size_t native_col(void)
+static size_t kind_col(enum eng_kind kind)
 {
 	size_t e;
 
 	for (e = 0; e < N_ENGINES; e++)
-		if (engines[e].kind == ENG_NATIVE)
+		if (engines[e].kind == kind)
 			return e;
 	return 0;
+}
+static size_t native_col(void) { return kind_col(ENG_NATIVE); }
+
+/* The JIT's column, or N_ENGINES. */
+static size_t jit_col(void)
+{
+	size_t e;
+
+	for (e = 0; e < N_ENGINES; e++)
+		if (engines[e].kind == ENG_BPFVM && engines[e].bpfvm == BPFVM_ENGINE_JIT)
+			return e;
+	return N_ENGINES;
+}
+
+/* JIT compile time: bpfvm_prog__new with the JIT minus without, best of 20. */
+static double jit_compile_us_per_kinsn(const struct bpf_insn *insns, size_t cnt)
+{
+	struct bpfvm_prog_opts nojit = { .sz = sizeof(nojit), .no_jit = true };
+	double best[2] = { INFINITY, INFINITY };
+
+	if (!bpfvm_engine_available(BPFVM_ENGINE_JIT))
+		return 0;
+	for (int k = 0; k < 40; k++) {
+		double t0 = now_ns();
+		struct bpfvm_prog *p = bpfvm_prog__new(insns, cnt, k & 1 ? &nojit : NULL);
+		double t = now_ns() - t0;
+
+		if (!p)
+			return 0;
+		bpfvm_prog__free(p);
+		if (t < best[k & 1])
+			best[k & 1] = t;
+	}
+	return (best[0] - best[1]) / 1e3 / (double)cnt * 1000;
 }
 
 static void print_header(void)
@@ -492,6 +528,8 @@ static void print_header(void)
 		snprintf(h, sizeof(h), "%s/native", engines[e].name);
 		printf(" %14s", h);
 	}
+	if (jit_col() < N_ENGINES)
+		printf(" %10s %12s", "jit/kernel", "jit us/1k");
 	printf("\n");
 }
 
@@ -507,9 +545,17 @@ static void print_row(const struct row *r)
 		if (engines[e].kind != ENG_BPFVM)
 			continue;
 		if (r->cell[e].state == CELL_OK && r->cell[nat].state == CELL_OK)
-			printf(" %14.1f", r->cell[e].ns / r->cell[nat].ns);
+			printf(" %14.2f", r->cell[e].ns / r->cell[nat].ns);
 		else
 			printf(" %14s", "-");
+	}
+	size_t j = jit_col(), k = kind_col(ENG_KERNEL);
+	if (j < N_ENGINES) {
+		if (r->cell[j].state == CELL_OK && r->cell[k].state == CELL_OK)
+			printf(" %10.2f", r->cell[j].ns / r->cell[k].ns);
+		else
+			printf(" %10s", "-");
+		printf(" %12.1f", r->jit_us_per_kinsn);
 	}
 	printf("\n");
 	fflush(stdout);
@@ -517,10 +563,10 @@ static void print_row(const struct row *r)
 
 /* Geometric mean of engine e's column (ratio to native if ratio), over the rows that
  * have a value. *n = how many. */
-static double geomean(const struct row *rows, size_t nrows, size_t e, bool ratio,
-		      size_t *n)
+static double geomean_vs(const struct row *rows, size_t nrows, size_t e, bool ratio,
+			 size_t nat, size_t *n)
 {
-	size_t i, nat = native_col();
+	size_t i;
 	double s = 0;
 
 	*n = 0;
@@ -542,6 +588,11 @@ static double geomean(const struct row *rows, size_t nrows, size_t e, bool ratio
 	return *n ? exp(s / (double)*n) : 0;
 }
 
+static double geomean(const struct row *rows, size_t nrows, size_t e, bool ratio, size_t *n)
+{
+	return geomean_vs(rows, nrows, e, ratio, native_col(), n);
+}
+
 static void print_geomean(const struct row *rows, size_t nrows)
 {
 	size_t e, n;
@@ -561,9 +612,25 @@ static void print_geomean(const struct row *rows, size_t nrows)
 			continue;
 		g = geomean(rows, nrows, e, true, &n);
 		if (n)
-			printf(" %14.1f", g);
+			printf(" %14.2f", g);
 		else
 			printf(" %14s", "-");
+	}
+	size_t j = jit_col();
+	if (j < N_ENGINES) {
+		double g = geomean_vs(rows, nrows, j, true, kind_col(ENG_KERNEL), &n), sl = 0;
+		size_t m = 0;
+
+		if (n)
+			printf(" %10.2f", g);
+		else
+			printf(" %10s", "-");
+		for (size_t i = 0; i < nrows; i++)
+			if (rows[i].jit_us_per_kinsn > 0) {
+				sl += log(rows[i].jit_us_per_kinsn);
+				m++;
+			}
+		printf(" %12.1f", m ? exp(sl / (double)m) : 0.0);
 	}
 	printf("\n");
 	for (e = 0; e < N_ENGINES; e++) {
@@ -734,6 +801,7 @@ int main(int argc, char **argv)
 		memset(r, 0, sizeof(*r));
 		r->def = d;
 		r->insn_cnt = cnt;
+		r->jit_us_per_kinsn = jit_compile_us_per_kinsn(insns, cnt);
 		for (e = 0; e < N_ENGINES; e++) {
 			bench_cell(&engines[e], d, insns, cnt, mem, ref_r0, ref_mem, kernel_ok,
 				   kernel_why, min_time_ms * 1e6, &r->cell[e]);

@@ -1,6 +1,8 @@
 /*
  * cmd_asm.c — `bpfvm asm` (text → bytecode) and `bpfvm disasm` (any program →
- * text in the kernel verifier log's syntax or the conformance syntax).
+ * text in the kernel verifier log's syntax or the conformance syntax; with
+ * --jited, the JIT's native code interleaved with the instruction each range of
+ * it came from, decoded by objdump when it is installed).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "conformance.h"
 #include "input.h"
 #include "util.h"
 
@@ -90,12 +93,125 @@ int cmd_asm(int argc, char **argv)
 static void disasm_help(FILE *f)
 {
 	fprintf(f,
-		"Usage: bpfvm disasm IN [--syntax kernel|conformance] [--opcodes] [--no-index]\n\n"
+		"Usage: bpfvm disasm IN [--syntax kernel|conformance] [--opcodes] [--no-index]\n"
+		"                     [--jited]\n\n"
 		"Prints the program IN (bytecode, assembly or a .data test) one instruction a\n"
 		"line, in the kernel verifier log's syntax (default) or the conformance suite's.\n\n"
 		"  --syntax S   kernel or conformance\n"
 		"  --opcodes    show each instruction's opcode byte, as the verifier log does\n"
-		"  --no-index   omit the instruction index\n");
+		"  --no-index   omit the instruction index\n"
+		"  --jited      compile IN with the JIT and show its x86-64 code under each\n"
+		"               instruction (decoded with objdump when installed, else hex)\n");
+}
+
+/* Native code disassembled by objdump: one line per instruction, by offset. */
+struct nat_line {
+	size_t off;
+	char *text;
+};
+
+static size_t objdump_code(const void *code, size_t len, struct nat_line **out)
+{
+	char path[] = "/tmp/bpfvm-jited-XXXXXX";
+	int fd = mkstemp(path);
+	size_t n = 0, cap = 0;
+	*out = NULL;
+	if (fd < 0)
+		return 0;
+	FILE *f = fdopen(fd, "wb");
+	bool ok = f && fwrite(code, 1, len, f) == len;
+	if (f)
+		fclose(f);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "objdump -D -b binary -m i386:x86-64 -M intel %s 2>/dev/null",
+		 path);
+	FILE *p = ok ? popen(cmd, "r") : NULL;
+	char line[512];
+	while (p && fgets(line, sizeof(line), p)) {
+		char *end;
+		size_t off = strtoul(line, &end, 16);
+		if (end == line || *end != ':' || end[1] != '\t')
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			struct nat_line *v = realloc(*out, cap * sizeof(*v));
+			if (!v)
+				break;
+			*out = v;
+		}
+		(*out)[n].off = off;
+		(*out)[n++].text = strdup(end + 2);
+	}
+	if (p)
+		pclose(p);
+	unlink(path);
+	return n;
+}
+
+/* The native code [lo, hi): objdump's lines, else offsets and hex bytes. */
+static void print_native(const uint8_t *code, size_t lo, size_t hi, const struct nat_line *nl,
+			 size_t nn, size_t *k)
+{
+	if (nn) {
+		while (*k < nn && nl[*k].off < lo)
+			(*k)++;
+		for (; *k < nn && nl[*k].off < hi; (*k)++)
+			printf("    %6zx:  %s\n", nl[*k].off, nl[*k].text ? nl[*k].text : "");
+		return;
+	}
+	for (size_t o = lo; o < hi; o += 16) {
+		printf("    %6zx: ", o);
+		for (size_t j = o; j < hi && j < o + 16; j++)
+			printf(" %02x", code[j]);
+		printf("\n");
+	}
+}
+
+static int disasm_jited(const struct input *in, const struct bpfvm_disasm_opts *opts)
+{
+	struct bpfvm_prog_opts po = { .sz = sizeof(po), .name = "disasm" };
+	if (in->kind == INPUT_DATA) {
+		po.helpers = conf_helpers;
+		po.helper_cnt = conf_helper_cnt;
+	}
+	struct bpfvm_prog *prog = bpfvm_prog__new(in->insns, in->cnt, &po);
+	if (!prog) {
+		fprintf(stderr, "bpfvm disasm: the program cannot be loaded: %s\n", strerror(errno));
+		return EXIT_USAGE;
+	}
+	const void *code;
+	size_t len;
+	const uint32_t *offs;
+	int err = bpfvm_prog__jited(prog, &code, &len, &offs);
+	if (err) {
+		fprintf(stderr, "bpfvm disasm: no native code: %s\n",
+			bpfvm_engine_available(BPFVM_ENGINE_JIT) ? strerror(-err) :
+			"the JIT needs an x86-64 machine");
+		bpfvm_prog__free(prog);
+		return EXIT_FAIL;
+	}
+	struct nat_line *nl;
+	size_t nn = objdump_code(code, len, &nl), k = 0;
+	printf("; %zu bytes of x86-64 code for %zu instructions%s\n", len, in->cnt,
+	       nn ? "" : " (objdump not found: hex)");
+	printf("; entry\n");
+	print_native(code, 0, offs[0], nl, nn, &k);
+	for (size_t i = 0; i < in->cnt;) {
+		char line[256];
+		int used = bpfvm_disasm_insn(in->insns, in->cnt, i, line, sizeof(line), opts);
+		size_t next = i + (used == 2 ? 2 : 1);
+		printf("%s\n", line);
+		print_native(code, offs[i], offs[next < in->cnt ? next : in->cnt], nl, nn, &k);
+		i = next;
+	}
+	printf("; out of line: shared routines, checks' slow paths, budget copies\n");
+	print_native(code, offs[in->cnt], len, nl, nn, &k);
+	for (size_t j = 0; j < nn; j++)
+		free(nl[j].text);
+	free(nl);
+	bpfvm_prog__free(prog);
+	return 0;
 }
 
 int cmd_disasm(int argc, char **argv)
@@ -104,10 +220,12 @@ int cmd_disasm(int argc, char **argv)
 		{ "syntax", required_argument, NULL, 's' },
 		{ "opcodes", no_argument, NULL, 'O' },
 		{ "no-index", no_argument, NULL, 'N' },
+		{ "jited", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct bpfvm_disasm_opts opts = { .sz = sizeof(opts), .syntax = BPFVM_SYNTAX_KERNEL };
+	bool jited = false;
 	int c;
 
 	optind = 1;
@@ -124,6 +242,7 @@ int cmd_disasm(int argc, char **argv)
 			break;
 		case 'O': opts.opcodes = true; break;
 		case 'N': opts.no_index = true; break;
+		case 'J': jited = true; break;
 		case 'h': disasm_help(stdout); return 0;
 		default: return usage_error("disasm", "bad option");
 		}
@@ -134,6 +253,11 @@ int cmd_disasm(int argc, char **argv)
 	struct input in;
 	if (input_load(argv[optind], &in) < 0)
 		return EXIT_USAGE;
+	if (jited) {
+		int st = disasm_jited(&in, &opts);
+		input_free(&in);
+		return st;
+	}
 	char *text = bpfvm_disasm(in.insns, in.cnt, &opts);
 	int status = 0;
 	if (!text) {

@@ -30,9 +30,9 @@ static void help(FILE *f)
 		"length.\n\n"
 		"  --mem HEX        memory bytes, e.g. \"aa bb 01 02\"\n"
 		"  --mem-file FILE  memory from a file\n"
+		"  --jit            the x86-64 JIT (the default where it exists)\n"
 		"  --interp         the interpreter (computed-goto dispatch)\n"
-		"  --engine NAME    interp, switch (interpreter with switch dispatch), jit\n"
-		"  --jit            the x86-64 JIT\n"
+		"  --engine NAME    jit, interp, switch (interpreter with switch dispatch)\n"
 		"  --repeat N       run N times and print the mean time per run\n"
 		"  --budget N       stop after N instructions (default %llu; 0 = no limit)\n"
 		"  -j, --json       print JSON\n", DEFAULT_BUDGET);
@@ -169,6 +169,7 @@ int cmd_run(int argc, char **argv)
 	} else {
 		if (!err) {
 			printf("r0 = 0x%" PRIx64 " (%" PRId64 ")\n", ropts.retval, (int64_t)ropts.retval);
+			printf("engine: %s\n", engine_name(ropts.engine_used));
 			if (repeat > 1)
 				printf("time: %" PRIu64 " ns/run (mean of %" PRIu64 " runs, %s)\n",
 				       ropts.duration_ns, repeat, engine_name(ropts.engine_used));

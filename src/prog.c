@@ -1,6 +1,6 @@
 /*
- * prog.c — programs: creation (copy, bind helpers, validate) and checked runs on
- * the chosen engine, with timing for repeated runs.
+ * prog.c — programs: creation (copy, bind helpers, validate, JIT-compile) and
+ * checked runs on the chosen engine, with timing for repeated runs.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "jit/jit.h"
 #include "log.h"
 #include "prog.h"
-
 
 
 struct bpfvm_prog *bpfvm_prog__new(const struct bpf_insn *insns, size_t cnt,
@@ -44,6 +44,10 @@ struct bpfvm_prog *bpfvm_prog__new(const struct bpf_insn *insns, size_t cnt,
 	err = vm_bind_helpers(prog, opts ? opts->helpers : NULL, opts ? opts->helper_cnt : 0);
 	if (!err)
 		err = vm_validate(prog);
+	bool no_jit = opts && opts->sz >= offsetof(struct bpfvm_prog_opts, no_jit) +
+		      sizeof(opts->no_jit) && opts->no_jit;
+	if (!err && !no_jit && jit_supported())
+		err = jit_compile(prog, &prog->jit);	/* logs why it failed */
 	if (!err)
 		return prog;
 fail:
@@ -56,6 +60,7 @@ void bpfvm_prog__free(struct bpfvm_prog *prog)
 {
 	if (!prog)
 		return;
+	jit_free(prog->jit);
 	free(prog->name);
 	free(prog->insns);
 	free(prog->decoded);
@@ -76,7 +81,7 @@ bool bpfvm_engine_available(enum bpfvm_engine engine)
 	case BPFVM_ENGINE_INTERP_SWITCH:
 		return true;
 	case BPFVM_ENGINE_JIT:
-		return false;	/* no JIT in this build yet */
+		return jit_supported();
 	}
 	return false;
 }
@@ -84,8 +89,15 @@ bool bpfvm_engine_available(enum bpfvm_engine engine)
 int bpfvm_prog__jited(const struct bpfvm_prog *prog, const void **code, size_t *len,
 		      const uint32_t **insn_offsets)
 {
-	(void)prog, (void)code, (void)len, (void)insn_offsets;
-	return -ENOENT;	/* no JIT in this build yet */
+	if (!prog || !prog->jit)
+		return -ENOENT;
+	jit_code(prog->jit, code, len, insn_offsets);
+	return 0;
+}
+
+static int run_jit(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0)
+{
+	return jit_run(run->prog->jit, run, r1, r2, r0);
 }
 
 int vm_fault_errno(enum bpfvm_fault_kind kind)
@@ -153,6 +165,12 @@ int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
 		return vm_err(-EINVAL, "bpfvm_prog__run_opts: region_cnt without regions");
 	switch (opts->engine) {
 	case BPFVM_ENGINE_DEFAULT:
+		if (prog->jit) {
+			engine = run_jit;
+			used = BPFVM_ENGINE_JIT;
+			break;
+		}
+		/* fall through */
 	case BPFVM_ENGINE_INTERP:
 		engine = interp_run;
 		used = BPFVM_ENGINE_INTERP;
@@ -162,7 +180,13 @@ int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
 		used = BPFVM_ENGINE_INTERP_SWITCH;
 		break;
 	case BPFVM_ENGINE_JIT:
-		return vm_err(-EOPNOTSUPP, "the JIT engine is not available in this build");
+		if (!prog->jit)
+			return vm_err(-EOPNOTSUPP, "%s: not JIT-compiled (%s)", prog->name,
+				      jit_supported() ? "created with no_jit" :
+				      "the JIT needs an x86-64 machine");
+		engine = run_jit;
+		used = BPFVM_ENGINE_JIT;
+		break;
 	default:
 		return vm_err(-EINVAL, "unknown engine %d", (int)opts->engine);
 	}
@@ -181,7 +205,14 @@ int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
 	int err = 0;
 	struct vm_run run;
 	_Alignas(16) uint8_t stack[VM_STACK_TOTAL];
-	for (uint32_t k = 0; k < repeat && !err; k++) {
+	if (engine == run_jit) {
+		/* One set-up for all the runs: the lean path timing loops want. */
+		run = (struct vm_run){ .prog = prog, .stack = stack, .regions = regions,
+				       .region_cnt = nreg, .budget = opts->budget };
+		err = jit_run_repeat(prog->jit, &run, (uint64_t)(uintptr_t)opts->mem,
+				     opts->mem_len, &r0, repeat);
+	}
+	for (uint32_t k = 0; engine != run_jit && k < repeat && !err; k++) {
 		run = (struct vm_run){ .prog = prog, .stack = stack, .regions = regions,
 				       .region_cnt = nreg, .budget = opts->budget };
 		err = engine(&run, (uint64_t)(uintptr_t)opts->mem, opts->mem_len, &r0);

@@ -16,6 +16,8 @@
 
 #include "bpfvm/bpfvm.h"
 
+struct jit_image;
+
 struct bpfvm_prog {
 	char *name;
 	struct bpf_insn *insns;		/* as given */
@@ -28,6 +30,8 @@ struct bpfvm_prog {
 	/* Direct call targets: decoded CALL slots hold an index into this array. */
 	bpfvm_helper_fn *helper_fns;
 	size_t helper_fn_cnt;
+	/* Native code (src/jit), NULL when compiled with no_jit or off x86-64. */
+	struct jit_image *jit;
 };
 
 /* Bytes of eBPF stack a run owns: BPFVM_MAX_CALL_DEPTH frames. */

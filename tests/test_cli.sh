@@ -92,5 +92,24 @@ expect "plugin unknown option" 1 "unknown option '--turbo'" sh -c "echo '95 00 0
 expect "plugin bad hex" 1 "bad hex" sh -c "echo 'b7 0g' | '$plugin'"
 expect "plugin rejects" 1 "unknown opcode" sh -c "echo 'ff 00 00 00 00 00 00 00' | '$plugin'"
 
+# the JIT: default engine, --jit, --interp, disasm --jited, conformance and plugin
+if "$bpfvm" run "$tmp/len.s" --jit >/dev/null 2>&1; then
+	expect "run default engine is the JIT" 0 "engine: jit" "$bpfvm" run "$tmp/len.s" --mem "aa bb cc"
+	expect "run --jit" 0 "r0 = 0x4 \(4\)" "$bpfvm" run "$tmp/len.s" --mem "aa bb cc" --jit
+	expect "run --interp" 0 "engine: interp" "$bpfvm" run "$tmp/len.s" --interp
+	expect "run --jit -j" 0 '"engine":"jit"' "$bpfvm" run "$tmp/len.s" --jit -j
+	expect "run --jit budget" 1 "stopped after 1000 instructions" "$bpfvm" run "$tmp/spin.s" --budget 1000 --jit
+	expect "run --jit out of bounds" 1 "insn 0: read of 8 bytes at 0x[0-9a-f]+ outside" \
+		"$bpfvm" run "$tmp/read8.s" --mem "01 02 03" --jit
+	expect "run --jit --repeat" 0 "ns/run \(mean of 100 runs, jit\)" "$bpfvm" run "$tmp/len.s" --repeat 100
+	expect "disasm --jited" 0 "^1: r0 \+= 1" "$bpfvm" disasm --jited "$tmp/len.bin"
+	expect "disasm --jited code" 0 "bytes of x86-64 code for 3 instructions" "$bpfvm" disasm --jited "$tmp/len.bin"
+	expect "disasm --jited native" 0 "^ +[0-9a-f]+: " "$bpfvm" disasm --jited "$tmp/len.bin"
+	expect "disasm --jited .data" 0 "exit" "$bpfvm" disasm --jited "$conf/call_unwind_fail.data"
+	expect "conformance --jit" 0 "" "$bpfvm" conformance --jit -q "$conf"
+	expect "plugin --jit" 0 "^3$" sh -c "echo 'bf 20 00 00 00 00 00 00 95 00 00 00 00 00 00 00' | '$plugin' '01 02 03' '--jit'"
+	expect "plugin --jit helper" 0 "^2$" sh -c "'$bpfvm' asm '$tmp/u.s' | '$plugin' --jit"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

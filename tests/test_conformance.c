@@ -19,8 +19,9 @@
 static const enum bpfvm_engine engines[] = {
 	BPFVM_ENGINE_INTERP,
 	BPFVM_ENGINE_INTERP_SWITCH,
+	BPFVM_ENGINE_JIT,
 };
-static const char *const engine_names[] = { "interp", "switch" };
+static const char *const engine_names[] = { "interp", "switch", "jit" };
 
 static int cmp_str(const void *a, const void *b)
 {

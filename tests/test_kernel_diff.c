@@ -37,6 +37,7 @@ static const struct {
 } engines[] = {
 	{ BPFVM_ENGINE_INTERP, "interp" },
 	{ BPFVM_ENGINE_INTERP_SWITCH, "interp-switch" },
+	{ BPFVM_ENGINE_JIT, "jit" },
 };
 #define N_ENGINES (sizeof(engines) / sizeof(engines[0]))
 

@@ -1,0 +1,1364 @@
+/*
+ * jit.c — the x86-64 JIT: analysis, the per-instruction emitters, the passes that
+ * converge on the shortest encoding, the W^X image, and the run-time support that
+ * the native code calls (checks, faults). The design is described in jit.h.
+ *
+ * Passes. Emission runs over the whole program until the image stops shrinking:
+ * every position the code refers to is a label (one per instruction, then shared
+ * routines, subprogram prologues and out-of-line stubs, allocated in the same order
+ * each pass). A jump uses its label's latest value: exact backwards, the previous
+ * pass's (an upper bound) forwards, unknown (long form) in the first pass. A jump
+ * that once fit in rel8 stays short, so sizes only shrink and the passes converge;
+ * when no label moved, a last pass writes the bytes. Helper calls become rel32 once
+ * the image's address is known (it is mapped after the first pass, which gives an
+ * upper bound of the size).
+ *
+ * Errors stick in the state's x86_buf (the first one wins) and are checked once per
+ * pass.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "isa.h"
+#include "jit.h"
+#include "log.h"
+#include "x86_64.h"
+
+/* BPF register n lives in x86 register xreg[n]. */
+static const uint8_t xreg[11] = { RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP };
+static int xr(unsigned r) { return xreg[r <= 10 ? r : 0]; }
+#define CTX	R12	/* struct jit_ctx * */
+#define LEFT	R9	/* budget countdown */
+
+/* The run context r12 points at. The fields the fast paths use come first, within
+ * a disp8 of r12. */
+struct jit_ctx {
+	uint64_t top_lim[4];		/* stack top - size, for sizes 1, 2, 4, 8 */
+	uint64_t m_base;		/* first region: base */
+	uint64_t m_rlim[4];		/* len - size + 1 (0: never) for reads */
+	uint64_t m_wlim[4];		/* the same for writes (0 if read-only) */
+	uint64_t left;			/* budget countdown while r9 is saved */
+	uint32_t depth;			/* frames in use - 1 */
+	uint32_t zeroed;		/* deepest frame zeroed this run */
+	uint64_t stack_top;
+	uint64_t saved_rsp;		/* rsp in the trampoline, to unwind */
+	uint32_t tail_cnt;		/* tail calls so far (see jit.h) */
+	uint64_t copy_left;		/* budget a block's slow copy started with */
+	struct vm_run *run;
+	const struct jit_image *img;
+	struct bpfvm_fault fault;
+};
+#define CTX_OFF(f)	((int32_t)offsetof(struct jit_ctx, f))
+_Static_assert(offsetof(struct jit_ctx, m_wlim) + 32 <= 128, "fast-path fields need disp8");
+
+typedef uint64_t (*jit_entry_fn)(struct jit_ctx *ctx, uint64_t r1, uint64_t r2);
+
+struct jit_image {
+	uint8_t *code;
+	size_t len;		/* bytes of code */
+	size_t map_len;		/* bytes mapped */
+	uint32_t *insn_off;	/* cnt + 1 */
+	uint8_t *leader;	/* per slot: starts a basic block */
+	const struct bpf_insn *insns;	/* prog->decoded */
+	size_t cnt;
+	bool checked;
+};
+
+/* ---- Packed fault descriptions (r10d when native code calls into C) ------------ */
+#define PK_EXACT	0x80u	/* budget counted per instruction here (slow copy) */
+#define PK_WRITE	0x40u
+#define PK_LOW		0x3fu	/* memory: access size; else: enum bpfvm_fault_kind */
+#define PK_BLOCK_BUDGET	0x3fu	/* budget fault in the slow copy of the block at insn */
+static uint32_t pack(size_t insn, bool exact, unsigned low)
+{
+	return (uint32_t)insn << 8 | (exact ? PK_EXACT : 0) | low;
+}
+
+/* ---- Compiler state ------------------------------------------------------------ */
+enum stub_kind { STUB_MEM, STUB_FAULT, STUB_STOP, STUB_ZERO, STUB_COPY };
+struct stub {
+	uint8_t kind;
+	uint32_t label, ret, arg;	/* arg: packed, or the leader of a COPY */
+};
+
+/* Fixed labels after the instructions' */
+enum {
+	L_EXIT,		/* store r9, return to the host */
+	L_EXIT_NOSTORE,	/* return to the host */
+	L_UNWIND,	/* reset rsp, return */
+	L_FAULT,	/* r10d = packed, r11 = addr: record, unwind */
+	L_STOP,		/* r10d = packed: helper called bpfvm_run_stop */
+	L_CHK_MEM,	/* called: r11 = addr, r10d = packed: other regions */
+	L_CALLX,	/* called: r11 = id, r10d = packed: r11 = helper or fault */
+	L_ZERO,		/* called: zero the frame below rbp */
+	L__COUNT,
+};
+#define LBL_UNKNOWN	UINT32_MAX
+
+#define FL_LEADER	1u
+#define FL_TARGET	2u	/* local call target: a subprogram starts here */
+
+struct jit_state {
+	struct x86_buf b;
+	const struct bpfvm_prog *prog;
+	const struct bpf_insn *code;
+	size_t cnt;
+	bool checked;
+	bool uses_stack;	/* some instruction reads r10 */
+	bool main_called;	/* insn 0 is also a local call target */
+	size_t main_end;	/* first subprogram after the main one */
+	uint8_t saved[6];	/* host registers the trampoline saves: rbp, r12 and */
+	size_t nsaved;		/* the callee-saved ones BPF r6-r9 use */
+	uint8_t *flags;		/* per slot FL_* */
+	uint32_t *blk;		/* per leader: instructions in its block */
+	uint32_t *tlabel;	/* per call target: its frame prologue's label */
+	uint32_t *lbl;		/* label offsets */
+	size_t nlbl, lbl_base, lbl_cap;
+	bool changed;
+	uint8_t *jshort;	/* per jump (in emission order): fits rel8 */
+	size_t njmp, jcap;
+	struct stub *stubs;
+	size_t nstub, stub_cap;
+	size_t err_insn;	/* first instruction whose emitter failed */
+	uintptr_t image;	/* the image's address once mapped, else 0 */
+	size_t image_len;
+};
+
+static uint32_t lbl_insn(size_t i) { return (uint32_t)i; }
+static uint32_t lbl_fixed(const struct jit_state *st, int which)
+{
+	return (uint32_t)(st->cnt + 1 + (size_t)which);
+}
+
+static uint32_t new_label(struct jit_state *st)
+{
+	if (st->nlbl == st->lbl_cap) {
+		size_t cap = st->lbl_cap * 2;
+		uint32_t *v = realloc(st->lbl, cap * sizeof(*v));
+		if (!v) {
+			x86_fail(&st->b, -ENOMEM);
+			return 0;
+		}
+		for (size_t k = st->lbl_cap; k < cap; k++)
+			v[k] = LBL_UNKNOWN;
+		st->lbl = v;
+		st->lbl_cap = cap;
+	}
+	return (uint32_t)st->nlbl++;
+}
+
+static void bind(struct jit_state *st, uint32_t l)
+{
+	if (st->lbl[l] != (uint32_t)st->b.pos) {
+		st->lbl[l] = (uint32_t)st->b.pos;
+		st->changed = true;
+	}
+}
+
+static void add_stub(struct jit_state *st, enum stub_kind kind, uint32_t label, uint32_t ret,
+		     uint32_t arg)
+{
+	if (st->nstub == st->stub_cap) {
+		size_t cap = st->stub_cap ? st->stub_cap * 2 : 256;
+		struct stub *v = realloc(st->stubs, cap * sizeof(*v));
+		if (!v) {
+			x86_fail(&st->b, -ENOMEM);
+			return;
+		}
+		st->stubs = v;
+		st->stub_cap = cap;
+	}
+	st->stubs[st->nstub++] = (struct stub){ (uint8_t)kind, label, ret, arg };
+}
+
+/* jmp (cc < 0) or jcc to label l, rel8 when it fits (see the opening comment). */
+static void jump(struct jit_state *st, int cc, uint32_t l)
+{
+	if (st->njmp == st->jcap) {
+		size_t cap = st->jcap ? st->jcap * 2 : 1024;
+		uint8_t *v = realloc(st->jshort, cap);
+		if (!v) {
+			x86_fail(&st->b, -ENOMEM);
+			return;
+		}
+		memset(v + st->jcap, 0, cap - st->jcap);
+		st->jshort = v;
+		st->jcap = cap;
+	}
+	uint8_t *is_short = &st->jshort[st->njmp++];
+	uint32_t t = st->lbl[l];
+	int64_t p = (int64_t)st->b.pos;
+	if (t != LBL_UNKNOWN) {
+		int64_t d = (int64_t)t - (p + 2);
+		if (*is_short || x86_is_imm8(d)) {
+			if (!x86_is_imm8(d) && st->b.buf)
+				x86_fail(&st->b, -EFAULT);	/* cannot happen: sizes only shrink */
+			*is_short = 1;
+			if (cc < 0)
+				x86_jmp8(&st->b, (int8_t)d);		/* jmp short l */
+			else
+				x86_jcc8(&st->b, (enum x86_cc)cc, (int8_t)d);	/* jcc short l */
+			return;
+		}
+	}
+	int64_t d = t == LBL_UNKNOWN ? 0 : (int64_t)t - (p + (cc < 0 ? X86_JMP32_LEN : X86_JCC32_LEN));
+	if (cc < 0)
+		x86_jmp32(&st->b, (int32_t)d);		/* jmp l */
+	else
+		x86_jcc32(&st->b, (enum x86_cc)cc, (int32_t)d);	/* jcc l */
+}
+
+/* call l (always rel32) */
+static void call_label(struct jit_state *st, uint32_t l)
+{
+	uint32_t t = st->lbl[l];
+	int64_t d = t == LBL_UNKNOWN ? 0 : (int64_t)t - ((int64_t)st->b.pos + X86_CALL32_LEN);
+	x86_call32(&st->b, (int32_t)d);
+}
+
+/* Short forward branches inside one emitted sequence: jcc rel8 now, landed later. */
+static size_t fwd8(struct jit_state *st, int cc)
+{
+	size_t at = st->b.pos;
+	if (cc < 0)
+		x86_jmp8(&st->b, 0);
+	else
+		x86_jcc8(&st->b, (enum x86_cc)cc, 0);
+	return at;
+}
+static void land8(struct jit_state *st, size_t at)
+{
+	int64_t d = (int64_t)st->b.pos - (int64_t)(at + 2);
+	if (!x86_is_imm8(d))
+		x86_fail(&st->b, -EFAULT);
+	else if (st->b.buf && !st->b.err)
+		st->b.buf[at + 1] = (uint8_t)d;
+}
+
+/* call fn: rel32 when the image is mapped within reach, else movabs r11 + call r11 */
+static void call_abs(struct jit_state *st, const void *fn)
+{
+	int64_t far = (int64_t)(uintptr_t)fn - (int64_t)st->image;
+	if (st->image && far > -(INT64_C(1) << 31) + (int64_t)st->image_len &&
+	    far < (INT64_C(1) << 31) - (int64_t)st->image_len) {
+		int64_t d = (int64_t)(uintptr_t)fn - (int64_t)(st->image + st->b.pos + X86_CALL32_LEN);
+		x86_call32(&st->b, (int32_t)d);		/* call fn */
+	} else {
+		x86_mov_ri(&st->b, R11, (uint64_t)(uintptr_t)fn);	/* movabs r11, fn */
+		x86_call_r(&st->b, R11);			/* call r11 */
+	}
+}
+
+/* Jumps (cc) to a new stub that faults with kind at insn i. */
+static void fault_if(struct jit_state *st, int cc, size_t i, bool exact, enum bpfvm_fault_kind kind)
+{
+	uint32_t l = new_label(st);
+	add_stub(st, STUB_FAULT, l, 0, pack(i, exact, kind));
+	jump(st, cc, l);
+}
+
+/* ---- Run-time support called from native code ----------------------------------- */
+
+/* Instructions after insn k in its basic block (charged on block entry but not run). */
+static uint64_t block_rest(const struct jit_image *img, size_t k)
+{
+	uint64_t n = 0;
+	size_t j = k + (img->insns[k].code == ISA_LDDW ? 2 : 1);
+	while (j < img->cnt && !(img->leader[j] & FL_LEADER)) {
+		n++;
+		j += img->insns[j].code == ISA_LDDW ? 2 : 1;
+	}
+	return n;
+}
+
+static void record(struct jit_ctx *c, enum bpfvm_fault_kind kind, uint32_t packed, uint64_t addr,
+		   uint32_t size, uint64_t left)
+{
+	c->fault.kind = kind;
+	c->fault.insn = packed >> 8;
+	c->fault.addr = addr;
+	c->fault.size = size;
+	c->left = !c->img->checked ? 0 :
+		  packed & PK_EXACT ? left : left + block_rest(c->img, packed >> 8);
+}
+
+/* The out-of-line half of a memory check: the whole check, as the interpreter's. */
+static uint64_t jit_mem_slow(struct jit_ctx *c, uint64_t addr, uint32_t packed, uint64_t left)
+{
+	uint64_t size = packed & PK_LOW;
+	bool write = packed & PK_WRITE;
+	uint64_t span = (uint64_t)(c->depth + 1) * BPFVM_STACK_SIZE;
+	if (addr - (c->stack_top - span) <= span - size)
+		return 1;
+	const struct bpfvm_region *r = c->run->regions;
+	for (size_t k = 0; k < c->run->region_cnt; k++, r++)
+		if (r->len >= size && addr - (uint64_t)(uintptr_t)r->addr <= r->len - size &&
+		    (!write || r->writable))
+			return 1;
+	record(c, write ? BPFVM_FAULT_WRITE : BPFVM_FAULT_READ, packed, addr, (uint32_t)size, left);
+	return 0;
+}
+
+static void jit_fault(struct jit_ctx *c, uint32_t packed, uint64_t addr, uint64_t left)
+{
+	if ((packed & PK_LOW) == PK_BLOCK_BUDGET) {
+		/* The block got copy_left instructions (fewer than it has): the next
+		 * one is over budget, with none left. */
+		size_t k = packed >> 8;
+		for (uint64_t n = c->copy_left; n; n--)
+			k += c->img->insns[k].code == ISA_LDDW ? 2 : 1;
+		packed = pack(k, true, BPFVM_FAULT_BUDGET);
+		left = 0;
+	}
+	record(c, (enum bpfvm_fault_kind)(packed & PK_LOW), packed, addr, 0, left);
+}
+
+static uint64_t jit_stopped(struct jit_ctx *c, uint32_t packed, uint64_t left)
+{
+	record(c, BPFVM_FAULT_NONE, packed, 0, 0, left);
+	return c->run->stop_retval;
+}
+
+static bpfvm_helper_fn jit_callx(struct jit_ctx *c, uint64_t id, uint32_t packed, uint64_t left)
+{
+	const struct bpfvm_helper *h = id <= UINT32_MAX ?
+		vm_prog_helper(c->run->prog, (uint32_t)id) : NULL;
+	if (h && h->fn)
+		return h->fn;
+	record(c, BPFVM_FAULT_BAD_CALL, packed, id, 0, left);
+	return NULL;
+}
+
+/* ---- Emitters -------------------------------------------------------------------- */
+
+struct mem { int base; int32_t disp; };
+
+/* The checked address of a size-byte access at BPF register breg + off: the operand
+ * to use ([r11] after a check, else [reg + off]). force: always in r11. */
+static struct mem mem_check(struct jit_state *st, size_t i, bool exact, int breg, int16_t off,
+			    int size, bool write, bool force)
+{
+	struct x86_buf *b = &st->b;
+	int xb = xr((unsigned)breg);
+	int si = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+	if (!st->checked || (breg == 10 && off >= -BPFVM_STACK_SIZE && off <= -size)) {
+		if (!force)
+			return (struct mem){ xb, off };
+		x86_lea(b, R11, xb, off);			/* lea r11, [reg + off] */
+		return (struct mem){ R11, 0 };
+	}
+	x86_lea(b, R11, xb, off);				/* lea r11, [reg + off] */
+	uint32_t stub = new_label(st), back = new_label(st);
+	add_stub(st, STUB_MEM, stub, back, pack(i, exact, (write ? PK_WRITE : 0) | (unsigned)size));
+	/* Through r10 the stack is the likely region, else the context memory: test
+	 * that one first. */
+	size_t ok1 = 0, ok2;
+	for (int pass = breg == 10 ? 0 : 1, k = 0; k < 2; k++, pass ^= 1) {
+		bool last = k == 1;
+		if (pass == 0) {
+			x86_lea(b, R10, RBP, -BPFVM_STACK_SIZE);	/* lea r10, [rbp - 512] */
+			x86_alu_rr(b, true, ALU_CMP, R11, R10);		/* cmp r11, r10 */
+			size_t below = 0;
+			if (last)
+				jump(st, CC_B, stub);			/* jb .slow */
+			else
+				below = fwd8(st, CC_B);			/* jb .next */
+			x86_alu_rm(b, true, ALU_CMP, R11, CTX, CTX_OFF(top_lim[si]));	/* cmp r11, [top - size] */
+			if (last) {
+				jump(st, CC_A, stub);			/* ja .slow */
+			} else {
+				ok1 = fwd8(st, CC_BE);			/* jbe .ok */
+				land8(st, below);			/* .next: */
+			}
+		} else {
+			x86_mov_rr(b, true, R10, R11);			/* mov r10, r11 */
+			x86_alu_rm(b, true, ALU_SUB, R10, CTX, CTX_OFF(m_base));	/* sub r10, [m_base] */
+			x86_alu_rm(b, true, ALU_CMP, R10, CTX,
+				   write ? CTX_OFF(m_wlim[si]) : CTX_OFF(m_rlim[si]));	/* cmp r10, [lim] */
+			if (last)
+				jump(st, CC_AE, stub);			/* jae .slow */
+			else
+				ok1 = fwd8(st, CC_B);			/* jb .ok */
+		}
+	}
+	ok2 = ok1;
+	land8(st, ok2);						/* .ok: */
+	bind(st, back);
+	return (struct mem){ R11, 0 };
+}
+
+enum aop { A_ADD, A_SUB, A_MUL, A_DIV, A_SDIV, A_MOD, A_SMOD, A_OR, A_AND, A_XOR,
+	   A_LSH, A_RSH, A_ARSH, A_MOV, A_NONE };
+
+static enum aop alu_op(int row)
+{
+#define AOP(NAME, K) case ISA_##NAME##32_IMM: case ISA_##NAME##32_REG: \
+	case ISA_##NAME##64_IMM: case ISA_##NAME##64_REG: return K;
+	switch (row) {
+	AOP(ADD, A_ADD) AOP(SUB, A_SUB) AOP(MUL, A_MUL) AOP(DIV, A_DIV) AOP(SDIV, A_SDIV)
+	AOP(MOD, A_MOD) AOP(SMOD, A_SMOD) AOP(OR, A_OR) AOP(AND, A_AND) AOP(XOR, A_XOR)
+	AOP(LSH, A_LSH) AOP(RSH, A_RSH) AOP(ARSH, A_ARSH) AOP(MOV, A_MOV)
+	default: return A_NONE;
+	}
+#undef AOP
+}
+
+/* mov d32, d32: the zero-extension a 32-bit no-op still owes */
+static void zext32(struct x86_buf *b, int d)
+{
+	x86_mov_rr(b, false, d, d);
+}
+
+/* Division and modulo with the RFC 9669 corner cases; the divisor is in r11 and
+ * known to be neither 0 nor (signed) -1. rax and rdx (BPF r0, r3) are preserved. */
+static void divmod_core(struct jit_state *st, bool w64, bool sgn, bool mod, int d)
+{
+	struct x86_buf *b = &st->b;
+	if (d != RAX)
+		x86_mov_rr(b, true, R10, RAX);			/* mov r10, rax (save r0) */
+	if (d != RDX)
+		x86_push(b, RDX);				/* push rdx (save r3) */
+	if (d != RAX)
+		x86_mov_rr(b, true, RAX, d);			/* mov rax, dst */
+	if (sgn)
+		x86_cqo(b, w64);				/* cqo / cdq */
+	else
+		x86_mov_ri32(b, RDX, 0);			/* xor edx, edx */
+	x86_unary(b, w64, sgn ? UN_IDIV : UN_DIV, R11);	/* (i)div r11 */
+	int res = mod ? RDX : RAX;				/* a 32-bit result is zero-extended */
+	if (d == RAX) {
+		if (mod)
+			x86_mov_rr(b, true, RAX, RDX);		/* mov rax, rdx */
+		x86_pop(b, RDX);				/* pop rdx */
+	} else if (d == RDX) {
+		if (!mod)
+			x86_mov_rr(b, true, RDX, RAX);		/* mov rdx, rax */
+		x86_mov_rr(b, true, RAX, R10);			/* mov rax, r10 */
+	} else {
+		x86_mov_rr(b, true, d, res);			/* mov dst, rax/rdx */
+		x86_pop(b, RDX);				/* pop rdx */
+		x86_mov_rr(b, true, RAX, R10);			/* mov rax, r10 */
+	}
+}
+
+/* What dst becomes when dividing by 0 (is_m1 false) or by -1 (signed, is_m1). */
+static void divmod_special(struct x86_buf *b, bool w64, bool mod, bool is_m1, int d)
+{
+	if (!is_m1) {
+		if (!mod)
+			x86_mov_ri32(b, d, 0);			/* xor dst32, dst32: x / 0 = 0 */
+		else if (!w64)
+			zext32(b, d);				/* x % 0 = x (zero-extended) */
+	} else if (!mod) {
+		x86_unary(b, w64, UN_NEG, d);			/* neg dst: x / -1 = -x */
+	} else {
+		x86_mov_ri32(b, d, 0);				/* xor dst32, dst32: x % -1 = 0 */
+	}
+}
+
+static void emit_divmod(struct jit_state *st, enum aop op, bool w64, bool is_imm, int d, int s,
+			int32_t imm)
+{
+	struct x86_buf *b = &st->b;
+	bool sgn = op == A_SDIV || op == A_SMOD, mod = op == A_MOD || op == A_SMOD;
+	if (is_imm) {
+		uint64_t v = w64 ? (uint64_t)(int64_t)imm : (uint32_t)imm;
+		if (v == 0 || (sgn && imm == -1)) {
+			divmod_special(b, w64, mod, v != 0, d);
+			return;
+		}
+		if (!sgn && (v & (v - 1)) == 0) {		/* power of two */
+			if (mod)
+				x86_alu_ri(b, w64, ALU_AND, d, (int32_t)(v - 1));	/* and dst, v-1 */
+			else if (v > 1)
+				x86_shift_ri(b, w64, SH_SHR, d, (uint8_t)__builtin_ctzll(v));	/* shr dst, log2 v */
+			else if (!w64)
+				zext32(b, d);
+			return;
+		}
+		if (w64)
+			x86_mov_ri(b, R11, v);				/* mov r11, imm */
+		else
+			x86_mov_ri32(b, R11, (uint32_t)imm);		/* mov r11d, imm */
+		divmod_core(st, w64, sgn, mod, d);
+		return;
+	}
+	x86_mov_rr(b, w64, R11, s);				/* mov r11, src */
+	x86_test_rr(b, w64, R11, R11);				/* test r11, r11 */
+	size_t zero = fwd8(st, CC_E);				/* jz .zero */
+	size_t m1 = 0;
+	if (sgn) {
+		x86_alu_ri(b, w64, ALU_CMP, R11, -1);		/* cmp r11, -1 */
+		m1 = fwd8(st, CC_E);				/* je .minus1 */
+	}
+	divmod_core(st, w64, sgn, mod, d);
+	size_t done = fwd8(st, -1);				/* jmp .done */
+	land8(st, zero);					/* .zero: */
+	divmod_special(b, w64, mod, false, d);
+	size_t done2 = 0;
+	if (sgn) {
+		done2 = fwd8(st, -1);				/* jmp .done */
+		land8(st, m1);					/* .minus1: */
+		divmod_special(b, w64, mod, true, d);
+		land8(st, done2);
+	}
+	land8(st, done);					/* .done: */
+}
+
+static void emit_shift(struct jit_state *st, enum aop op, bool w64, bool is_imm, int d, int s,
+		       int32_t imm)
+{
+	struct x86_buf *b = &st->b;
+	enum x86_shift sh = op == A_LSH ? SH_SHL : op == A_RSH ? SH_SHR : SH_SAR;
+	if (is_imm) {
+		uint8_t n = (uint8_t)(imm & (w64 ? 63 : 31));
+		if (n)
+			x86_shift_ri(b, w64, sh, d, n);		/* shl/shr/sar dst, n */
+		else if (!w64)
+			zext32(b, d);
+		return;
+	}
+	if (s == RCX) {
+		x86_shift_cl(b, w64, sh, d);			/* shl/shr/sar dst, cl */
+		return;
+	}
+	x86_mov_rr(b, true, R11, RCX);				/* mov r11, rcx (save r4) */
+	x86_mov_rr(b, false, RCX, s);				/* mov ecx, src32 */
+	if (d == RCX) {
+		x86_shift_cl(b, w64, sh, R11);			/* shift r11, cl */
+		x86_mov_rr(b, true, RCX, R11);			/* mov rcx, r11 */
+	} else {
+		x86_shift_cl(b, w64, sh, d);			/* shift dst, cl */
+		x86_mov_rr(b, true, RCX, R11);			/* mov rcx, r11 */
+	}
+}
+
+static void emit_alu(struct jit_state *st, int row, const struct bpf_insn *in)
+{
+	struct x86_buf *b = &st->b;
+	enum aop op = alu_op(row);
+	bool w64 = isa_rows[row].bits == 64, is_imm = isa_rows[row].fmt == ISA_FMT_ALU_K;
+	int d = xr(in->dst_reg), s = is_imm ? 0 : xr(in->src_reg);
+	int32_t imm = in->imm;
+	static const enum x86_alu xop[] = { [A_ADD] = ALU_ADD, [A_SUB] = ALU_SUB, [A_OR] = ALU_OR,
+					    [A_AND] = ALU_AND, [A_XOR] = ALU_XOR };
+	switch (op) {
+	case A_ADD: case A_SUB: case A_OR: case A_XOR: case A_AND:
+		if (is_imm) {
+			if (imm == 0 && op != A_AND) {		/* identity */
+				if (!w64)
+					zext32(b, d);
+			} else if (imm == 0 || (op == A_AND && imm == -1)) {
+				if (imm == 0)
+					x86_mov_ri32(b, d, 0);	/* xor dst32, dst32 */
+				else if (!w64)
+					zext32(b, d);
+			} else {
+				x86_alu_ri(b, w64, xop[op], d, imm);	/* op dst, imm */
+			}
+		} else if ((op == A_SUB || op == A_XOR) && d == s) {
+			x86_mov_ri32(b, d, 0);			/* xor dst32, dst32 */
+		} else {
+			x86_alu_rr(b, w64, xop[op], d, s);	/* op dst, src */
+		}
+		break;
+	case A_MOV:
+		if (is_imm && w64)
+			x86_mov_ri(b, d, (uint64_t)(int64_t)imm);	/* mov dst, imm */
+		else if (is_imm)
+			x86_mov_ri32(b, d, (uint32_t)imm);	/* mov dst32, imm */
+		else if (!w64 || d != s)
+			x86_mov_rr(b, w64, d, s);		/* mov dst, src */
+		break;
+	case A_MUL:
+		if (!is_imm)
+			x86_imul_rr(b, w64, d, s);		/* imul dst, src */
+		else if (imm == 0)
+			x86_mov_ri32(b, d, 0);			/* xor dst32, dst32 */
+		else if (imm == 1 && w64)
+			;					/* nothing */
+		else if (imm == 1)
+			zext32(b, d);
+		else
+			x86_imul_rri(b, w64, d, d, imm);	/* imul dst, dst, imm */
+		break;
+	case A_DIV: case A_SDIV: case A_MOD: case A_SMOD:
+		emit_divmod(st, op, w64, is_imm, d, s, imm);
+		break;
+	case A_LSH: case A_RSH: case A_ARSH:
+		emit_shift(st, op, w64, is_imm, d, s, imm);
+		break;
+	case A_NONE:
+		x86_fail(b, -ENOSYS);
+		break;
+	}
+}
+
+static void emit_end(struct jit_state *st, int row, int d)
+{
+	struct x86_buf *b = &st->b;
+	switch (row) {
+	case ISA_LE16:
+		x86_movzx16_rr(b, d, d);			/* movzx dst32, dst16 */
+		break;
+	case ISA_LE32:
+		zext32(b, d);					/* mov dst32, dst32 */
+		break;
+	case ISA_LE64:
+		break;
+	case ISA_BE16: case ISA_BSWAP16:
+		x86_rol16_8(b, d);				/* rol dst16, 8 */
+		x86_movzx16_rr(b, d, d);			/* movzx dst32, dst16 */
+		break;
+	case ISA_BE32: case ISA_BSWAP32:
+		x86_bswap(b, false, d);				/* bswap dst32 */
+		break;
+	case ISA_BE64: case ISA_BSWAP64:
+		x86_bswap(b, true, d);				/* bswap dst */
+		break;
+	default:
+		x86_fail(b, -ENOSYS);
+	}
+}
+
+static enum x86_load load_kind(int row)
+{
+	switch (row) {
+	case ISA_LDXB: return LD_ZX8;
+	case ISA_LDXH: return LD_ZX16;
+	case ISA_LDXW: return LD_32;
+	case ISA_LDXSB: return LD_SX8;
+	case ISA_LDXSH: return LD_SX16;
+	case ISA_LDXSW: return LD_SX32;
+	default: return LD_64;
+	}
+}
+
+static void emit_atomic(struct jit_state *st, size_t i, bool exact, int row, const struct bpf_insn *in)
+{
+	struct x86_buf *b = &st->b;
+	bool w64 = isa_rows[row].bits == 64;
+	int size = w64 ? 8 : 4, s = xr(in->src_reg);
+	int32_t aop = isa_rows[row].selval;
+	struct mem m = mem_check(st, i, exact, in->dst_reg, in->off, size, true, true);
+	bool fetch = aop & 1;
+	enum x86_alu op = (aop & ~1) == 0x00 ? ALU_ADD : (aop & ~1) == 0x40 ? ALU_OR :
+			  (aop & ~1) == 0x50 ? ALU_AND : ALU_XOR;
+	switch (aop) {
+	case 0xe1:
+		x86_xchg_mr(b, w64, m.base, m.disp, s);		/* xchg [m], src */
+		return;
+	case 0xf1:
+		x86_lock_cmpxchg(b, w64, m.base, m.disp, s);	/* lock cmpxchg [m], src */
+		if (!w64)
+			zext32(b, RAX);				/* mov eax, eax */
+		return;
+	}
+	if (!fetch) {
+		x86_lock_alu_mr(b, w64, op, m.base, m.disp, s);	/* lock op [m], src */
+		return;
+	}
+	if (op == ALU_ADD) {
+		x86_lock_xadd(b, w64, m.base, m.disp, s);	/* lock xadd [m], src */
+		return;
+	}
+	/* fetch-or/and/xor: a cmpxchg loop on rax, r9 as the new value */
+	if (st->checked)
+		x86_store_r(b, 8, CTX, CTX_OFF(left), LEFT);	/* mov [ctx.left], r9 */
+	x86_mov_rr(b, true, R10, RAX);				/* mov r10, rax (save r0) */
+	int sv = s == RAX ? R10 : s;
+	x86_load(b, w64 ? LD_64 : LD_32, RAX, m.base, m.disp);	/* mov rax, [m] */
+	size_t loop = b->pos;
+	x86_mov_rr(b, true, R9, RAX);				/* .loop: mov r9, rax */
+	x86_alu_rr(b, w64, op, R9, sv);				/* op r9, src */
+	x86_lock_cmpxchg(b, w64, m.base, m.disp, R9);		/* lock cmpxchg [m], r9 */
+	x86_jcc8(b, CC_NE, (int8_t)((int64_t)loop - (int64_t)(b->pos + 2)));	/* jnz .loop */
+	if (s != RAX) {
+		x86_mov_rr(b, w64, s, RAX);			/* mov src, rax (old value) */
+		x86_mov_rr(b, true, RAX, R10);			/* mov rax, r10 */
+	} else if (!w64) {
+		zext32(b, RAX);					/* mov eax, eax */
+	}
+	if (st->checked)
+		x86_load(b, LD_64, LEFT, CTX, CTX_OFF(left));	/* mov r9, [ctx.left] */
+}
+
+static void emit_jcond(struct jit_state *st, size_t i, int row, const struct bpf_insn *in)
+{
+	struct x86_buf *b = &st->b;
+	bool w64 = isa_rows[row].bits == 64, is_imm = isa_rows[row].fmt == ISA_FMT_JCOND_K;
+	int d = xr(in->dst_reg);
+	const char *k = isa_rows[row].kop;
+	enum x86_cc cc;
+	bool jset = false;
+	/* The row's pseudo-C operator names the comparison (one table: isa.def). */
+	if (!strcmp(k, "==")) cc = CC_E;
+	else if (!strcmp(k, "!=")) cc = CC_NE;
+	else if (!strcmp(k, ">")) cc = CC_A;
+	else if (!strcmp(k, ">=")) cc = CC_AE;
+	else if (!strcmp(k, "<")) cc = CC_B;
+	else if (!strcmp(k, "<=")) cc = CC_BE;
+	else if (!strcmp(k, "s>")) cc = CC_G;
+	else if (!strcmp(k, "s>=")) cc = CC_GE;
+	else if (!strcmp(k, "s<")) cc = CC_L;
+	else if (!strcmp(k, "s<=")) cc = CC_LE;
+	else if (!strcmp(k, "&")) { cc = CC_NE; jset = true; }
+	else { x86_fail(b, -ENOSYS); return; }
+	if (is_imm && jset)
+		x86_test_ri(b, w64, d, in->imm);		/* test dst, imm */
+	else if (is_imm && in->imm == 0)
+		x86_test_rr(b, w64, d, d);			/* test dst, dst (= cmp dst, 0) */
+	else if (is_imm)
+		x86_alu_ri(b, w64, ALU_CMP, d, in->imm);	/* cmp dst, imm */
+	else if (jset)
+		x86_test_rr(b, w64, d, xr(in->src_reg));	/* test dst, src */
+	else
+		x86_alu_rr(b, w64, ALU_CMP, d, xr(in->src_reg));	/* cmp dst, src */
+	jump(st, cc, lbl_insn((size_t)isa_target(in, row, i)));	/* jcc target */
+}
+
+/* After a helper call: stop if it called bpfvm_run_stop(). */
+static void after_helper(struct jit_state *st, size_t i, bool exact)
+{
+	struct x86_buf *b = &st->b;
+	if (st->checked)
+		x86_load(b, LD_64, LEFT, CTX, CTX_OFF(left));	/* mov r9, [ctx.left] */
+	x86_load(b, LD_64, R10, CTX, CTX_OFF(run));		/* mov r10, [ctx.run] */
+	x86_cmp_m8i(b, R10, (int32_t)offsetof(struct vm_run, stop), 0);	/* cmp byte [run.stop], 0 */
+	uint32_t l = new_label(st);
+	add_stub(st, STUB_STOP, l, 0, pack(i, exact, 0));
+	jump(st, CC_NE, l);					/* jne .stopped */
+}
+
+static void emit_call(struct jit_state *st, size_t i, bool exact, int row, const struct bpf_insn *in)
+{
+	struct x86_buf *b = &st->b;
+	if (row == ISA_CALLX) {
+		x86_mov_rr(b, true, R11, xr(in->dst_reg));	/* mov r11, dst (helper id) */
+		x86_mov_ri32(b, R10, pack(i, exact, BPFVM_FAULT_BAD_CALL));	/* mov r10d, packed */
+		call_label(st, lbl_fixed(st, L_CALLX));		/* call .callx (r11 = fn) */
+	}
+	if (st->checked)
+		x86_store_r(b, 8, CTX, CTX_OFF(left), LEFT);	/* mov [ctx.left], r9 */
+	if (row == ISA_CALLX)
+		x86_call_r(b, R11);				/* call r11 */
+	else
+		call_abs(st, (const void *)st->prog->helper_fns[(uint32_t)in->imm]);	/* call helper */
+	after_helper(st, i, exact);
+}
+
+static void emit_call_local(struct jit_state *st, size_t i, const struct bpf_insn *in, int row)
+{
+	struct x86_buf *b = &st->b;
+	size_t t = (size_t)isa_target(in, row, i);
+	x86_alu_mi(b, false, ALU_CMP, CTX, CTX_OFF(depth), BPFVM_MAX_CALL_DEPTH - 2);	/* cmp [depth], MAX-2 */
+	fault_if(st, CC_A, i, false, BPFVM_FAULT_CALL_DEPTH);	/* ja .too_deep */
+	x86_incdec_m32(b, false, CTX, CTX_OFF(depth));		/* inc dword [depth] */
+	x86_alu_ri(b, true, ALU_SUB, RBP, BPFVM_STACK_SIZE);	/* sub rbp, 512 */
+	if (st->uses_stack) {
+		x86_load(b, LD_32, R10, CTX, CTX_OFF(depth));	/* mov r10d, [depth] */
+		x86_alu_rm(b, false, ALU_CMP, R10, CTX, CTX_OFF(zeroed));	/* cmp r10d, [zeroed] */
+		uint32_t l = new_label(st), back = new_label(st);
+		add_stub(st, STUB_ZERO, l, back, 0);
+		jump(st, CC_A, l);				/* ja .zero_frame */
+		bind(st, back);
+	}
+	call_label(st, st->tlabel[t]);				/* call .prologue_t */
+}
+
+static void emit_exit(struct jit_state *st, size_t i)
+{
+	struct x86_buf *b = &st->b;
+	if (i < st->main_end && !st->main_called) {
+		jump(st, -1, lbl_fixed(st, L_EXIT));		/* jmp .exit */
+		return;
+	}
+	x86_alu_ri(b, true, ALU_ADD, RSP, 8);			/* add rsp, 8 */
+	x86_pop(b, R15);					/* pop r15 */
+	x86_pop(b, R14);					/* pop r14 */
+	x86_pop(b, R13);					/* pop r13 */
+	x86_pop(b, RBX);					/* pop rbx */
+	x86_alu_ri(b, true, ALU_ADD, RBP, BPFVM_STACK_SIZE);	/* add rbp, 512 */
+	x86_incdec_m32(b, true, CTX, CTX_OFF(depth));		/* dec dword [depth] */
+	x86_ret(b);						/* ret */
+}
+
+/* One instruction (not its budget charge). exact: inside a block's slow copy. */
+static void emit_insn(struct jit_state *st, size_t i, bool exact)
+{
+	struct x86_buf *b = &st->b;
+	const struct bpf_insn *in = &st->code[i];
+	int row = in->code;
+	int d = xr(in->dst_reg);
+
+	if (row >= ISA__COUNT) {
+		fault_if(st, -1, i, exact, BPFVM_FAULT_UNSUPPORTED);
+		return;
+	}
+	switch ((enum isa_op)row) {
+	/* Forms the validator refuses: they stop the run if ever reached. */
+	case ISA_LDDW_MAP_FD: case ISA_LDDW_MAP_VALUE: case ISA_LDDW_BTF_VAR: case ISA_LDDW_FUNC:
+	case ISA_LDDW_MAP_IDX: case ISA_LDDW_MAP_IDX_VALUE:
+	case ISA_LDABS_W: case ISA_LDABS_H: case ISA_LDABS_B:
+	case ISA_LDIND_W: case ISA_LDIND_H: case ISA_LDIND_B:
+	case ISA_CALL_KFUNC:
+		fault_if(st, -1, i, exact, BPFVM_FAULT_UNSUPPORTED);	/* jmp .unsupported */
+		return;
+	case ISA_LDDW:
+		x86_mov_ri(b, d, (uint64_t)(uint32_t)in[0].imm |
+			   (uint64_t)(uint32_t)in[1].imm << 32);	/* mov dst, imm64 */
+		return;
+	case ISA_NEG32: case ISA_NEG64:
+		x86_unary(b, isa_rows[row].bits == 64, UN_NEG, d);	/* neg dst */
+		return;
+	case ISA_MOVSX8_32: case ISA_MOVSX16_32: case ISA_MOVSX8_64: case ISA_MOVSX16_64:
+	case ISA_MOVSX32_64:
+		x86_movsx_rr(b, isa_rows[row].bits == 64, isa_rows[row].selval, d,
+			     xr(in->src_reg));			/* movsx dst, src */
+		return;
+	case ISA_LE16: case ISA_LE32: case ISA_LE64: case ISA_BE16: case ISA_BE32: case ISA_BE64:
+	case ISA_BSWAP16: case ISA_BSWAP32: case ISA_BSWAP64:
+		emit_end(st, row, d);
+		return;
+	case ISA_LDXB: case ISA_LDXH: case ISA_LDXW: case ISA_LDXDW:
+	case ISA_LDXSB: case ISA_LDXSH: case ISA_LDXSW: {
+		int size = isa_rows[row].bits / 8;
+		struct mem m = mem_check(st, i, exact, in->src_reg, in->off, size, false, false);
+		x86_load(b, load_kind(row), d, m.base, m.disp);	/* mov dst, [m] */
+		return;
+	}
+	case ISA_STB: case ISA_STH: case ISA_STW: case ISA_STDW: {
+		int size = isa_rows[row].bits / 8;
+		struct mem m = mem_check(st, i, exact, in->dst_reg, in->off, size, true, false);
+		x86_store_i(b, size, m.base, m.disp, in->imm);	/* mov [m], imm */
+		return;
+	}
+	case ISA_STXB: case ISA_STXH: case ISA_STXW: case ISA_STXDW: {
+		int size = isa_rows[row].bits / 8;
+		struct mem m = mem_check(st, i, exact, in->dst_reg, in->off, size, true, false);
+		x86_store_r(b, size, m.base, m.disp, xr(in->src_reg));	/* mov [m], src */
+		return;
+	}
+	case ISA_ATOMIC32_ADD: case ISA_ATOMIC32_FETCH_ADD: case ISA_ATOMIC32_OR:
+	case ISA_ATOMIC32_FETCH_OR: case ISA_ATOMIC32_AND: case ISA_ATOMIC32_FETCH_AND:
+	case ISA_ATOMIC32_XOR: case ISA_ATOMIC32_FETCH_XOR: case ISA_ATOMIC32_XCHG:
+	case ISA_ATOMIC32_CMPXCHG:
+	case ISA_ATOMIC64_ADD: case ISA_ATOMIC64_FETCH_ADD: case ISA_ATOMIC64_OR:
+	case ISA_ATOMIC64_FETCH_OR: case ISA_ATOMIC64_AND: case ISA_ATOMIC64_FETCH_AND:
+	case ISA_ATOMIC64_XOR: case ISA_ATOMIC64_FETCH_XOR: case ISA_ATOMIC64_XCHG:
+	case ISA_ATOMIC64_CMPXCHG:
+		emit_atomic(st, i, exact, row, in);
+		return;
+	case ISA_JA: case ISA_JA32: {
+		size_t t = (size_t)isa_target(in, row, i);
+		if (t != i + 1)
+			jump(st, -1, lbl_insn(t));		/* jmp target */
+		return;
+	}
+	case ISA_CALL: case ISA_CALLX:
+		emit_call(st, i, exact, row, in);
+		return;
+	case ISA_CALL_LOCAL:
+		emit_call_local(st, i, in, row);
+		return;
+	case ISA_EXIT:
+		emit_exit(st, i);
+		return;
+	default:
+		break;
+	}
+	switch (isa_rows[row].fmt) {
+	case ISA_FMT_ALU_K: case ISA_FMT_ALU_X:
+		emit_alu(st, row, in);
+		return;
+	case ISA_FMT_JCOND_K: case ISA_FMT_JCOND_X:
+		emit_jcond(st, i, row, in);
+		return;
+	default:
+		x86_fail(b, -ENOSYS);		/* a row without an emitter */
+	}
+}
+
+/* ---- Whole image ------------------------------------------------------------------ */
+
+static void emit_trampoline(struct jit_state *st)
+{
+	struct x86_buf *b = &st->b;
+	for (size_t k = 0; k < st->nsaved; k++)
+		x86_push(b, st->saved[k]);			/* push rbp, r12, (rbx, r13-r15) */
+	if (st->nsaved % 2 == 0)
+		x86_alu_ri(b, true, ALU_SUB, RSP, 8);		/* sub rsp, 8 (align) */
+	x86_mov_rr(b, true, CTX, RDI);				/* mov r12, rdi (ctx) */
+	x86_store_r(b, 8, CTX, CTX_OFF(saved_rsp), RSP);	/* mov [ctx.saved_rsp], rsp */
+	x86_load(b, LD_64, RBP, CTX, CTX_OFF(stack_top));	/* mov rbp, [ctx.stack_top] */
+	if (st->checked)
+		x86_load(b, LD_64, LEFT, CTX, CTX_OFF(left));	/* mov r9, [ctx.left] */
+	x86_mov_rr(b, true, RDI, RSI);				/* mov rdi, rsi (r1) */
+	x86_mov_rr(b, true, RSI, RDX);				/* mov rsi, rdx (r2) */
+	static const uint8_t zero[] = { RAX, RDX, RCX, R8 };
+	for (size_t k = 0; k < sizeof(zero); k++)
+		x86_mov_ri32(b, zero[k], 0);			/* xor r32, r32 */
+	for (size_t k = 2; k < st->nsaved; k++)
+		x86_mov_ri32(b, st->saved[k], 0);		/* xor r6-r9 */
+	if (st->uses_stack)
+		call_label(st, lbl_fixed(st, L_ZERO));		/* call .zero_frame */
+	if (st->main_called) {
+		call_label(st, st->tlabel[0]);			/* call .prologue_0 */
+		jump(st, -1, lbl_fixed(st, L_EXIT));		/* jmp .exit */
+	}
+}
+
+static void emit_shared(struct jit_state *st)
+{
+	struct x86_buf *b = &st->b;
+
+	bind(st, lbl_fixed(st, L_EXIT));
+	if (st->checked)
+		x86_store_r(b, 8, CTX, CTX_OFF(left), LEFT);	/* .exit: mov [ctx.left], r9 */
+	bind(st, lbl_fixed(st, L_EXIT_NOSTORE));
+	if (st->nsaved % 2 == 0)
+		x86_alu_ri(b, true, ALU_ADD, RSP, 8);		/* add rsp, 8 */
+	for (size_t k = st->nsaved; k-- > 0;)
+		x86_pop(b, st->saved[k]);			/* pop what the trampoline pushed */
+	x86_ret(b);						/* ret */
+
+	bind(st, lbl_fixed(st, L_UNWIND));
+	x86_load(b, LD_64, RSP, CTX, CTX_OFF(saved_rsp));	/* .unwind: mov rsp, [saved_rsp] */
+	jump(st, -1, lbl_fixed(st, L_EXIT_NOSTORE));		/* jmp .exit_nostore */
+
+	bind(st, lbl_fixed(st, L_FAULT));
+	x86_load(b, LD_64, RSP, CTX, CTX_OFF(saved_rsp));	/* .fault: mov rsp, [saved_rsp] */
+	x86_mov_rr(b, true, RDI, CTX);				/* mov rdi, r12 */
+	x86_mov_rr(b, false, RSI, R10);				/* mov esi, r10d */
+	x86_mov_rr(b, true, RDX, R11);				/* mov rdx, r11 */
+	x86_mov_rr(b, true, RCX, LEFT);				/* mov rcx, r9 */
+	call_abs(st, (const void *)jit_fault);			/* call jit_fault */
+	jump(st, -1, lbl_fixed(st, L_EXIT_NOSTORE));		/* jmp .exit_nostore */
+
+	bind(st, lbl_fixed(st, L_STOP));
+	x86_load(b, LD_64, RSP, CTX, CTX_OFF(saved_rsp));	/* .stop: mov rsp, [saved_rsp] */
+	x86_mov_rr(b, true, RDI, CTX);				/* mov rdi, r12 */
+	x86_mov_rr(b, false, RSI, R10);				/* mov esi, r10d */
+	x86_mov_rr(b, true, RDX, LEFT);				/* mov rdx, r9 */
+	call_abs(st, (const void *)jit_stopped);		/* call jit_stopped (rax = r0) */
+	jump(st, -1, lbl_fixed(st, L_EXIT_NOSTORE));		/* jmp .exit_nostore */
+
+	/* Called with rsp = 8 mod 16; saves BPF r0-r5 and r9, r11. */
+	static const uint8_t chk_saved[] = { RAX, RDI, RSI, RDX, RCX, R8, R9, R11 };
+	bind(st, lbl_fixed(st, L_CHK_MEM));
+	for (size_t k = 0; k < sizeof(chk_saved); k++)
+		x86_push(b, chk_saved[k]);			/* .chk_mem: push ... */
+	x86_alu_ri(b, true, ALU_SUB, RSP, 8);			/* sub rsp, 8 */
+	x86_mov_rr(b, true, RDI, CTX);				/* mov rdi, r12 */
+	x86_mov_rr(b, true, RSI, R11);				/* mov rsi, r11 */
+	x86_mov_rr(b, false, RDX, R10);				/* mov edx, r10d */
+	x86_mov_rr(b, true, RCX, LEFT);				/* mov rcx, r9 */
+	call_abs(st, (const void *)jit_mem_slow);		/* call jit_mem_slow */
+	x86_alu_ri(b, true, ALU_ADD, RSP, 8);			/* add rsp, 8 */
+	x86_test_rr(b, false, RAX, RAX);			/* test eax, eax */
+	for (size_t k = sizeof(chk_saved); k-- > 0;)
+		x86_pop(b, chk_saved[k]);			/* pop ... (flags kept) */
+	jump(st, CC_E, lbl_fixed(st, L_UNWIND));		/* jz .unwind */
+	x86_ret(b);						/* ret */
+
+	static const uint8_t callx_saved[] = { RDI, RSI, RDX, RCX, R8, R9 };
+	bind(st, lbl_fixed(st, L_CALLX));
+	for (size_t k = 0; k < sizeof(callx_saved); k++)
+		x86_push(b, callx_saved[k]);			/* .callx: push r1-r5, r9 */
+	x86_alu_ri(b, true, ALU_SUB, RSP, 8);			/* sub rsp, 8 */
+	x86_mov_rr(b, true, RDI, CTX);				/* mov rdi, r12 */
+	x86_mov_rr(b, true, RSI, R11);				/* mov rsi, r11 */
+	x86_mov_rr(b, false, RDX, R10);				/* mov edx, r10d */
+	x86_mov_rr(b, true, RCX, LEFT);				/* mov rcx, r9 */
+	call_abs(st, (const void *)jit_callx);			/* call jit_callx */
+	x86_alu_ri(b, true, ALU_ADD, RSP, 8);			/* add rsp, 8 */
+	for (size_t k = sizeof(callx_saved); k-- > 0;)
+		x86_pop(b, callx_saved[k]);			/* pop ... */
+	x86_mov_rr(b, true, R11, RAX);				/* mov r11, rax */
+	x86_test_rr(b, true, R11, R11);				/* test r11, r11 */
+	jump(st, CC_E, lbl_fixed(st, L_UNWIND));		/* jz .unwind */
+	x86_ret(b);						/* ret */
+
+	bind(st, lbl_fixed(st, L_ZERO));
+	x86_zero_below_rbp(b, BPFVM_STACK_SIZE);		/* .zero_frame: 512 bytes below rbp */
+	x86_ret(b);						/* ret */
+
+	/* Frame prologues: the return address plus r6-r9 plus padding = 48 bytes. */
+	for (size_t t = 0; t < st->cnt; t++) {
+		if (!(st->flags[t] & FL_TARGET))
+			continue;
+		bind(st, st->tlabel[t]);
+		x86_push(b, RBX);				/* .prologue_t: push rbx */
+		x86_push(b, R13);				/* push r13 */
+		x86_push(b, R14);				/* push r14 */
+		x86_push(b, R15);				/* push r15 */
+		x86_alu_ri(b, true, ALU_SUB, RSP, 8);		/* sub rsp, 8 */
+		jump(st, -1, lbl_insn(t));			/* jmp insn t */
+	}
+}
+
+static void emit_stub(struct jit_state *st, const struct stub *s)
+{
+	struct x86_buf *b = &st->b;
+	bind(st, s->label);
+	switch (s->kind) {
+	case STUB_MEM:
+		x86_mov_ri32(b, R10, s->arg);			/* mov r10d, packed */
+		call_label(st, lbl_fixed(st, L_CHK_MEM));	/* call .chk_mem */
+		jump(st, -1, s->ret);				/* jmp back */
+		break;
+	case STUB_FAULT:
+		x86_mov_ri32(b, R10, s->arg);			/* mov r10d, packed */
+		x86_mov_ri32(b, R11, 0);			/* xor r11d, r11d (addr) */
+		jump(st, -1, lbl_fixed(st, L_FAULT));		/* jmp .fault */
+		break;
+	case STUB_STOP:
+		x86_mov_ri32(b, R10, s->arg);			/* mov r10d, packed */
+		jump(st, -1, lbl_fixed(st, L_STOP));		/* jmp .stop */
+		break;
+	case STUB_ZERO:
+		x86_store_r(b, 4, CTX, CTX_OFF(zeroed), R10);	/* mov [zeroed], r10d */
+		call_label(st, lbl_fixed(st, L_ZERO));		/* call .zero_frame */
+		jump(st, -1, s->ret);				/* jmp back */
+		break;
+	case STUB_COPY:
+		break;						/* emit_copy */
+	}
+}
+
+/* Emits the slow copy of the block at leader (see STUB_COPY). */
+static void emit_copy(struct jit_state *st, const struct stub *s)
+{
+	struct x86_buf *b = &st->b;
+	bind(st, s->label);
+	size_t i = s->arg, n = st->blk[i];
+	uint32_t over = new_label(st);
+	add_stub(st, STUB_FAULT, over, 0, pack(i, true, PK_BLOCK_BUDGET));
+	x86_alu_ri(b, true, ALU_ADD, LEFT, (int32_t)n);		/* add r9, n (undo the charge) */
+	x86_store_r(b, 8, CTX, CTX_OFF(copy_left), LEFT);	/* mov [ctx.copy_left], r9 */
+	for (size_t k = 0; k < n; k++) {
+		if (k + 1 == n) {
+			/* r9 is 0 here: the block's last instruction is over budget */
+			jump(st, -1, over);			/* jmp .over_budget */
+			break;
+		}
+		x86_alu_ri(b, true, ALU_SUB, LEFT, 1);		/* sub r9, 1 */
+		jump(st, CC_B, over);				/* jb .over_budget */
+		emit_insn(st, i, true);
+		i += st->code[i].code == ISA_LDDW ? 2 : 1;
+	}
+}
+
+static void emit_all(struct jit_state *st)
+{
+	struct x86_buf *b = &st->b;
+	st->b.pos = 0;
+	st->nlbl = st->lbl_base;
+	st->nstub = 0;
+	st->njmp = 0;
+	st->changed = false;
+
+	emit_trampoline(st);
+	for (size_t i = 0; i < st->cnt; i++) {
+		bind(st, lbl_insn(i));
+		if (st->code[i].code == ISA_LDDW_HI)
+			continue;
+		if (st->checked && (st->flags[i] & FL_LEADER)) {
+			uint32_t l = new_label(st);
+			add_stub(st, STUB_COPY, l, 0, (uint32_t)i);
+			x86_alu_ri(b, true, ALU_SUB, LEFT, (int32_t)st->blk[i]);	/* sub r9, n */
+			jump(st, CC_B, l);			/* jb .slow_copy */
+		}
+		emit_insn(st, i, false);
+		if (b->err && st->err_insn == SIZE_MAX)
+			st->err_insn = i;
+	}
+	bind(st, lbl_insn(st->cnt));
+	emit_shared(st);
+	for (size_t k = 0; k < st->nstub && !b->err; k++) {
+		struct stub s = st->stubs[k];	/* copy: emitting may grow the array */
+		if (s.kind == STUB_COPY)
+			emit_copy(st, &s);
+		else
+			emit_stub(st, &s);
+	}
+}
+
+/* Leaders, block lengths, call targets, the main function's extent, r10 use. */
+static int analyse(struct jit_state *st)
+{
+	const struct bpf_insn *code = st->code;
+	size_t cnt = st->cnt;
+	st->flags = calloc(cnt + 1, 1);
+	st->blk = calloc(cnt + 1, sizeof(*st->blk));
+	st->tlabel = calloc(cnt + 1, sizeof(*st->tlabel));
+	if (!st->flags || !st->blk || !st->tlabel)
+		return -ENOMEM;
+	uint16_t used = 0;
+	st->flags[0] |= FL_LEADER;
+	for (size_t i = 0; i < cnt; i++) {
+		int row = code[i].code;
+		if (row == ISA_LDDW_HI)
+			continue;
+		if (row >= ISA__COUNT)
+			return -EINVAL;
+		uint16_t regs = isa_regs_read(&code[i], row) | isa_regs_written(&code[i], row);
+		if (regs & (1u << 10))
+			st->uses_stack = true;
+		used |= regs;
+		int fmt = isa_rows[row].fmt;
+		size_t next = i + (row == ISA_LDDW ? 2 : 1);
+		if (isa_is_jump(row) || fmt == ISA_FMT_CALL_LOCAL) {
+			int64_t t = isa_target(&code[i], row, i);
+			if (t < 0 || (uint64_t)t >= cnt || code[t].code == ISA_LDDW_HI)
+				return -EINVAL;
+			st->flags[t] |= FL_LEADER | (fmt == ISA_FMT_CALL_LOCAL ? FL_TARGET : 0);
+		}
+		if (isa_is_jump(row) || fmt == ISA_FMT_CALL_LOCAL || fmt == ISA_FMT_EXIT)
+			st->flags[next] |= FL_LEADER;
+	}
+	st->saved[st->nsaved++] = RBP;
+	st->saved[st->nsaved++] = R12;
+	for (int r = 6; r <= 9; r++)
+		if (used & (1u << r))
+			st->saved[st->nsaved++] = xreg[r];
+	st->main_called = st->flags[0] & FL_TARGET;
+	st->main_end = cnt;
+	for (size_t i = 1; i < cnt; i++)
+		if (st->flags[i] & FL_TARGET) {
+			st->main_end = i;
+			break;
+		}
+	size_t lead = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		if (code[i].code == ISA_LDDW_HI)
+			continue;
+		if (st->flags[i] & FL_LEADER)
+			lead = i;
+		st->blk[lead]++;
+	}
+	size_t ntarget = 0;
+	for (size_t i = 0; i < cnt; i++)
+		if (st->flags[i] & FL_TARGET)
+			st->tlabel[i] = (uint32_t)(cnt + 1 + L__COUNT + ntarget++);
+	st->lbl_base = cnt + 1 + L__COUNT + ntarget;
+	st->lbl_cap = st->lbl_base * 2 + 64;
+	st->lbl = malloc(st->lbl_cap * sizeof(*st->lbl));
+	if (!st->lbl)
+		return -ENOMEM;
+	for (size_t k = 0; k < st->lbl_cap; k++)
+		st->lbl[k] = LBL_UNKNOWN;
+	return 0;
+}
+
+bool jit_supported(void)
+{
+#if defined(__x86_64__)
+	return true;
+#else
+	return false;
+#endif
+}
+
+static size_t page_size(void)
+{
+	long p = sysconf(_SC_PAGESIZE);
+	return p > 0 ? (size_t)p : 4096;
+}
+
+static void free_state(struct jit_state *st)
+{
+	free(st->flags);
+	free(st->blk);
+	free(st->tlabel);
+	free(st->lbl);
+	free(st->jshort);
+	free(st->stubs);
+}
+
+int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
+{
+	struct jit_state st = { .prog = prog, .code = prog->decoded, .cnt = prog->cnt,
+				.checked = true, .err_insn = SIZE_MAX };
+	struct jit_image *img = NULL;
+	uint8_t *map = MAP_FAILED;
+	size_t map_len = 0, pg = page_size();
+	int err;
+
+	*out = NULL;
+	if (!jit_supported())
+		return vm_err(-EOPNOTSUPP, "%s: the JIT needs an x86-64 machine", prog->name);
+	if (!prog->decoded || !prog->cnt)
+		return vm_err(-EINVAL, "%s: JIT: program is not validated", prog->name);
+	err = analyse(&st);
+	if (err) {
+		err = vm_err(err, "%s: JIT: %s", prog->name, err == -ENOMEM ? "out of memory" :
+			     "malformed decoded program");
+		goto fail;
+	}
+	for (int pass = 0;; pass++) {
+		emit_all(&st);
+		if (st.b.err)
+			break;
+		if (pass == 0) {
+			map_len = (st.b.pos + pg - 1) / pg * pg;
+			/* Near the library, so helper calls can be rel32. */
+			void *hint = (void *)(((uintptr_t)(const void *)jit_fault & ~(uintptr_t)(pg - 1)) -
+					      ((uintptr_t)1 << 30));
+			map = mmap(hint, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (map == MAP_FAILED) {
+				err = vm_err(-ENOMEM, "%s: JIT: cannot map %zu bytes of code memory",
+					     prog->name, map_len);
+				goto fail;
+			}
+			st.image = (uintptr_t)map;
+			st.image_len = map_len;
+			continue;
+		}
+		if (!st.changed)
+			break;
+		if (pass > 64) {
+			st.b.err = -ELOOP;
+			break;
+		}
+	}
+	if (!st.b.err) {
+		st.b.buf = map;
+		st.b.cap = map_len;
+		emit_all(&st);
+		if (!st.b.err && st.changed)
+			st.b.err = -EFAULT;
+	}
+	if (st.b.err) {
+		err = st.b.err;
+		if (err == -ENOSYS) {
+			size_t bad = st.err_insn < st.cnt ? st.err_insn : 0;
+			int row = st.code[bad].code;
+			err = vm_err(err, "%s: JIT: insn %zu: no emitter for %s", prog->name, bad,
+				     row < ISA__COUNT ? isa_rows[row].name : "?");
+		} else {
+			err = vm_err(err == -ENOMEM ? err : -EFAULT, "%s: JIT: %s", prog->name,
+				     err == -ENOMEM ? "out of memory" : err == -ELOOP ?
+				     "code size did not converge" : "internal emitter error");
+		}
+		goto fail;
+	}
+	size_t len = st.b.pos;
+	memset(map + len, 0xcc, map_len - len);			/* int3 after the code */
+	img = calloc(1, sizeof(*img));
+	if (img)
+		img->insn_off = malloc((st.cnt + 1) * sizeof(*img->insn_off));
+	if (!img || !img->insn_off) {
+		err = vm_err(-ENOMEM, "%s: JIT: out of memory", prog->name);
+		goto fail;
+	}
+	if (mprotect(map, map_len, PROT_READ | PROT_EXEC)) {
+		err = vm_err(-errno, "%s: JIT: cannot make code executable", prog->name);
+		goto fail;
+	}
+	memcpy(img->insn_off, st.lbl, (st.cnt + 1) * sizeof(*img->insn_off));
+	img->code = map;
+	img->len = len;
+	img->map_len = map_len;
+	img->leader = st.flags;
+	st.flags = NULL;
+	img->insns = prog->decoded;
+	img->cnt = prog->cnt;
+	img->checked = st.checked;
+	free_state(&st);
+	*out = img;
+	return 0;
+fail:
+	if (img)
+		free(img->insn_off);
+	free(img);
+	if (map != MAP_FAILED)
+		munmap(map, map_len);
+	free_state(&st);
+	return err;
+}
+
+void jit_free(struct jit_image *img)
+{
+	if (!img)
+		return;
+	munmap(img->code, img->map_len);
+	free(img->insn_off);
+	free(img->leader);
+	free(img);
+}
+
+void jit_code(const struct jit_image *img, const void **code, size_t *len,
+	      const uint32_t **insn_offsets)
+{
+	if (code)
+		*code = img->code;
+	if (len)
+		*len = img->len;
+	if (insn_offsets)
+		*insn_offsets = img->insn_off;
+}
+
+uint32_t jit_tail_entry(const struct jit_image *img)
+{
+	return img->insn_off[0];
+}
+
+int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1, uint64_t r2,
+		   uint64_t *r0, uint32_t repeat)
+{
+	struct jit_ctx c;
+	const uint64_t start = run->budget ? run->budget : UINT64_MAX;
+	const uint64_t top = (uint64_t)(uintptr_t)(run->stack + VM_STACK_TOTAL);
+	const jit_entry_fn entry = (jit_entry_fn)(uintptr_t)img->code;
+
+	c.stack_top = top;
+	c.run = run;
+	c.img = img;
+	c.m_base = 0;
+	uint64_t len = 0;
+	bool writable = false;
+	if (run->region_cnt) {
+		c.m_base = (uint64_t)(uintptr_t)run->regions[0].addr;
+		len = run->regions[0].len;
+		writable = run->regions[0].writable;
+	}
+	for (int k = 0; k < 4; k++) {
+		uint64_t size = 1u << k;
+		c.top_lim[k] = top - size;
+		c.m_rlim[k] = len >= size ? len - size + 1 : 0;
+		c.m_wlim[k] = writable ? c.m_rlim[k] : 0;
+	}
+	memset(&c.fault, 0, sizeof(c.fault));
+	memset(&run->fault, 0, sizeof(run->fault));
+	struct vm_run *const prev = vm_current_run;
+	vm_current_run = run;
+	uint64_t v = 0;
+	for (uint32_t k = 0; k < repeat; k++) {
+		c.left = start;
+		c.depth = 0;
+		c.zeroed = 0;
+		c.tail_cnt = 0;
+		run->stop = false;
+		v = entry(&c, r1, r2);
+		if (c.fault.kind != BPFVM_FAULT_NONE)
+			break;
+	}
+	vm_current_run = prev;
+	run->insn_executed = img->checked ? start - c.left : 0;
+	if (c.fault.kind != BPFVM_FAULT_NONE) {
+		run->fault = c.fault;
+		return vm_fault_errno(c.fault.kind);
+	}
+	*r0 = v;
+	return 0;
+}
+
+int jit_run(const struct jit_image *img, struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0)
+{
+	return jit_run_repeat(img, run, r1, r2, r0, 1);
+}
