@@ -1,0 +1,112 @@
+/*
+ * progen.h — a generator of random valid eBPF programs, and the differential
+ * runner that holds every engine to the reference interpreter on them.
+ *
+ * Generation. progen_generate() draws its choices either from a seeded PRNG
+ * (deterministic tests) or from a byte string (libFuzzer: the input bytes are the
+ * choices, and running out of bytes reads as zeros, which yields short programs).
+ * The instruction forms come from isa.def: at progen_init() every row is probed
+ * with bpfvm_prog__new, and the rows the structural validator accepts are the
+ * ones generated, each filled according to its format. Programs are built so that
+ * they pass validation (registers written in a prologue and again after every
+ * call, jumps kept inside their subprogram, every subprogram ends in exit) and
+ * mix in what engines get wrong: interesting operands, forward jumps and
+ * backward loops (some endless: the budget stops them), loads, stores and
+ * atomics on the stack and the context memory (mostly in bounds, sometimes not),
+ * local calls (some recursive past the depth limit), helper calls and callx to
+ * known and unknown ids. Each program comes with its context memory (length and
+ * contents), also drawn from the choices.
+ *
+ * Running. progen_compare() runs one program on the reference engine and on the
+ * others, from one call site (so every engine sees the same stack address) with
+ * the same context memory (restored before each run) and budget, and compares
+ * errno, r0, the final memory and the fault (kind, insn, addr, size).
+ */
+#ifndef BPFVM_PROGEN_H
+#define BPFVM_PROGEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bpfvm/bpfvm.h"
+
+#define PROGEN_MAX_INSNS	128	/* slots in one generated program */
+#define PROGEN_MEM_MAX		256	/* bytes of context memory */
+#define PROGEN_BUDGET		2000	/* instructions per run */
+#define PROGEN_MAX_SUBPROGS	4	/* the main program's included */
+
+struct progen {
+	/* configuration (progen_init sets defaults): slots in the bodies of the
+	 * main program and its subprograms together (default 10..60; at most what
+	 * fits PROGEN_MAX_INSNS); prologues and epilogues come on top */
+	unsigned min_insns, max_insns;
+	/* randomness: the PRNG state (assign to reseed: a program is a function
+	 * of the state it starts from), or the byte string being consumed */
+	uint64_t state;
+	const uint8_t *bytes;
+	size_t byte_len, byte_pos;
+	/* output: the program (valid until the next generate) and its memory */
+	struct bpf_insn insns[PROGEN_MAX_INSNS];
+	size_t cnt;
+	uint8_t mem[PROGEN_MEM_MAX];
+	size_t mem_len;
+	/* generation state (private) */
+	uint8_t noland[PROGEN_MAX_INSNS];	/* slot must not be a jump target */
+	size_t sub_start, cur_sub, sub_cnt, sub_at[PROGEN_MAX_SUBPROGS];
+	size_t nfwd, fwd_at[PROGEN_MAX_INSNS], fwd_dist[PROGEN_MAX_INSNS];
+	size_t ncall, call_at[PROGEN_MAX_INSNS], call_to[PROGEN_MAX_INSNS];
+	unsigned loop_depth;
+};
+
+/* Sets defaults and seeds the PRNG. */
+void progen_init(struct progen *g, uint64_t seed);
+/* Generates one program into g->insns / g->cnt and its context memory into g->mem /
+ * g->mem_len; *out and *cnt are set to g->insns and g->cnt. The choices come from
+ * rand[0..rand_len) if rand is not NULL, else from g's PRNG. Returns 0. */
+int progen_generate(struct progen *g, const uint8_t *rand, size_t rand_len,
+		    struct bpf_insn **out, size_t *cnt);
+
+/* The helpers generated programs call: pass as bpfvm_prog_opts.helpers. Pure and
+ * deterministic; one calls bpfvm_run_stop() for some argument values. */
+extern const struct bpfvm_helper progen_helpers[];
+extern const size_t progen_helper_cnt;
+/* How many times the stopping helper has stopped a run (all engines counted). */
+extern uint64_t progen_stops;
+
+/* Whether progen generates isa.def row `row` (the validator accepts it). */
+bool progen_row_enabled(int row);
+
+/* The engines to compare: BPFVM_ENGINE_INTERP first (the reference), then each
+ * of BPFVM_ENGINE_INTERP_SWITCH and BPFVM_ENGINE_JIT that bpfvm_engine_available()
+ * reports. Returns how many were written to out[0..3). */
+size_t progen_engines(enum bpfvm_engine out[3]);
+
+/* Creates g's program with progen_helpers (compiled by the JIT where there is
+ * one). NULL if it is rejected; *jit_failed (may be NULL) is then set when the
+ * program is valid without the JIT but failed to compile with it. */
+struct bpfvm_prog *progen_load(const struct progen *g, bool *jit_failed);
+
+/* One run's observable outcome. */
+struct progen_outcome {
+	enum bpfvm_engine engine;
+	int err;
+	uint64_t retval;
+	struct bpfvm_fault fault;
+	uint8_t mem[PROGEN_MEM_MAX];
+};
+
+/* Runs prog on engines[0] (the reference) and each other engine in
+ * engines[1..n) with g's memory; out[0..n) get the outcomes. Returns the index
+ * of the first engine that disagrees with engines[0], or 0 if all agree. */
+size_t progen_compare(struct bpfvm_prog *prog, const struct progen *g,
+		      const enum bpfvm_engine *engines, size_t n, struct progen_outcome *out);
+/* Prints an outcome on one line (with "label: " in front). */
+void progen_outcome_print(FILE *f, const char *label, const struct progen_outcome *o,
+			  size_t mem_len);
+/* Prints the program (kernel syntax, indexed) and its memory. */
+void progen_print(FILE *f, const struct progen *g);
+const char *progen_engine_name(enum bpfvm_engine e);
+
+#endif
