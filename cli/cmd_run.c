@@ -18,6 +18,13 @@
 
 #define DEFAULT_BUDGET 1000000000ull
 
+/* bpf_trace_printk output, as it arrives: on stdout, or stderr when stdout is
+ * JSON. The tag is the kernel's trace_pipe tag. */
+static void print_trace(const char *line, size_t len, void *user)
+{
+	fprintf(user ? stderr : stdout, "bpf_trace_printk: %.*s\n", (int)len, line);
+}
+
 static void help(FILE *f)
 {
 	fprintf(f,
@@ -89,6 +96,7 @@ int cmd_run(int argc, char **argv)
 		return usage_error("run", "--mem and --mem-file exclude each other");
 
 	const char *path = argv[optind];
+	bpfvm_set_trace(print_trace, json ? stderr : NULL);
 	struct input in;
 	if (input_load(path, &in) < 0)
 		return EXIT_USAGE;

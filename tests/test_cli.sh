@@ -62,6 +62,11 @@ expect "run bad --repeat" 2 "--repeat needs a count" "$bpfvm" run "$tmp/len.s" -
 expect "run rejected program" 2 "insn 0: r3 is read before it is written" \
 	"$bpfvm" run <(printf 'r0 = r3\nexit\n')
 
+# bpf_trace_printk output: "x=%d\n" built on the stack, printed as it arrives
+printf 'r1 = 0x0a64253d78 ll\n*(u64 *)(r10 - 8) = r1\nr1 = r10\nr1 += -8\nr2 = 8\nr3 = 42\ncall 6\nexit\n' > "$tmp/trace.s"
+expect "trace_printk line" 0 "^bpf_trace_printk: x=42$" "$bpfvm" run "$tmp/trace.s"
+expect "trace_printk return" 0 "^r0 = 0x5 \(5\)" "$bpfvm" run "$tmp/trace.s" --interp
+
 # asm / disasm
 expect "asm to file" 0 "" "$bpfvm" asm "$tmp/len.s" -o "$tmp/len.bin"
 expect "asm hex" 0 "^bf 20 00 00 00 00 00 00" "$bpfvm" asm "$tmp/len.s"
