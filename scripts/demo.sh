@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh BPFVM — assembles examples/checksum.s, shows its disassembly, and runs it
-# on an IPv4 header to compute the header checksum (expected 0xb861), timing it.
+# on an IPv4 header to compute the header checksum (expected 0xb861), timing it
+# on the JIT and on the interpreter.
 set -euo pipefail
 bpfvm=${1:-build/bpfvm}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +15,9 @@ echo
 echo "== run on an IPv4 header: $header"
 "$bpfvm" run "$prog" --mem "$header"
 echo
-echo "== timed: 1,000,000 runs on the interpreter"
-"$bpfvm" run "$prog" --mem "$header" --repeat 1000000 --interp
+for engine in jit interp; do
+	echo "== timed: 1,000,000 runs, $engine"
+	"$bpfvm" run "$prog" --mem "$header" --repeat 1000000 --engine "$engine" | grep '^time'
+done
 echo
 echo "The IPv4 header checksum of this header is 0xb861."
