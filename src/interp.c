@@ -37,7 +37,10 @@
  *     tested first with one subtract-and-compare (addr - lo <= span - size in
  *     unsigned arithmetic also rejects addr < lo, and span >= 512 > size);
  *   - the first region (the context memory, prepared by prog.c), kept in locals;
- *   - any other region, looked up out of line; stores need a writable region.
+ *   - any other region, looked up out of line (vm_region_ok, prog.c): the other
+ *     static regions, cached in locals at entry, and the run's dynamic regions
+ *     (map values and ring-buffer records that helpers added during the run),
+ *     read from the run at check time; stores need a writable region.
  * The arithmetic is overflow safe: no addr + size is ever formed. A violation
  * records {READ or WRITE, insn index, addr, size} in run->fault and returns
  * vm_fault_errno(kind). Atomics are checked as writes.
@@ -221,25 +224,14 @@ AT_CMPXCHG(cmpxchg64, uint64_t)
 
 /* ---- Memory checks ------------------------------------------------------------- */
 
-/* True if [addr, addr+size) lies inside one of regions[0..n) (writable ones when
- * write is set). Out of line: the stack and the first region are tested inline. */
-static NOINLINE bool region_ok(const struct bpfvm_region *r, size_t n, uint64_t addr,
-			       uint64_t size, bool write)
-{
-	for (size_t i = 0; i < n; i++, r++) {
-		if (r->len >= size && addr - (uint64_t)(uintptr_t)r->addr <= r->len - size &&
-		    (!write || r->writable))
-			return true;
-	}
-	return false;
-}
-
 /* The access [A, A+SZ) is allowed: the stack in use, the first region (m_len for
- * reads, m_wlen = its length if writable else 0 for writes), other regions. */
+ * reads, m_wlen = its length if writable else 0 for writes), and out of line
+ * (prog.c) the other static regions and the run's dynamic ones, which helpers add
+ * while the program runs and so are read from the run at check time. */
 #define MEM_OK(A, SZ, LEN, WRITE) \
 	((A) - stack_lo <= stack_span - (SZ) || \
 	 ((LEN) >= (SZ) && (A) - m_base <= (LEN) - (SZ)) || \
-	 (nreg && region_ok(regions, nreg, (A), (SZ), (WRITE))))
+	 vm_region_ok(run, regions, nreg, (A), (SZ), (WRITE)))
 
 #define CHECK_LOAD(A, SZ) do { \
 	if (UNLIKELY(!MEM_OK(A, SZ, m_len, false))) \

@@ -78,6 +78,7 @@ int INTERP_FN(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0)
 	reg[10] = stack_top;
 	run->stop = false;
 	memset(&run->fault, 0, sizeof(run->fault));
+	vm_run_dyn_clear(run);
 	vm_current_run = run;
 
 #if INTERP_GOTO

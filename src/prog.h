@@ -7,6 +7,16 @@
  * isa.def row (enum isa_op; ISA_LDDW_HI for lddw's second slot) and, for helper
  * calls, `imm` replaced by an index into prog->helper_fns. Engines dispatch on the
  * row and never decode opcode bits again.
+ *
+ * Maps a program may use are bound to it (prog->maps, a reference each): helpers
+ * accept a map argument only if it is one of them (vm_run_map), so a bogus r1 is
+ * never dereferenced.
+ *
+ * Memory a run may touch in checked mode: its stack, the static regions (context
+ * memory first, then the embedder's) and the DYNAMIC regions that helpers add while
+ * it runs — a map value a lookup returned, a ring-buffer record reserved. All three
+ * engines and vm_mem_ok test the non-inline part through one function,
+ * vm_region_ok, which reads the dynamic table from the run at check time.
  */
 #ifndef BPFVM_PROG_H
 #define BPFVM_PROG_H
@@ -17,6 +27,7 @@
 #include "bpfvm/bpfvm.h"
 
 struct jit_image;
+struct bpfvm_map;
 
 struct bpfvm_prog {
 	char *name;
@@ -32,12 +43,30 @@ struct bpfvm_prog {
 	size_t helper_fn_cnt;
 	/* Native code (src/jit), NULL when compiled with no_jit or off x86-64. */
 	struct jit_image *jit;
+	/* Maps the program may pass to helpers, sorted by address, one reference
+	 * each (dropped by bpfvm_prog__free). */
+	struct bpfvm_map **maps;
+	size_t map_cnt;
 };
 
 /* Bytes of eBPF stack a run owns: BPFVM_MAX_CALL_DEPTH frames. */
 #define VM_STACK_TOTAL (BPFVM_STACK_SIZE * BPFVM_MAX_CALL_DEPTH)
 
-/* One run in progress. */
+/* Dynamic regions a run keeps at most. When the table is full, the oldest map-value
+ * region is replaced (a program that holds more than VM_DYN_REGIONS looked-up
+ * pointers at once faults on the oldest); ring-buffer records are never replaced,
+ * so a reservation that finds the table full of records fails (NULL). */
+#define VM_DYN_REGIONS 64
+
+struct vm_dyn_region {
+	uint64_t addr;
+	uint64_t len;			/* 0: a free slot */
+	bool writable;
+	bool record;			/* a reserved ring-buffer record */
+};
+
+/* One run in progress. Initialise with vm_run_init (which leaves the dynamic table
+ * itself untouched: it is large and dyn_cnt says what is in use) or zero it. */
 struct vm_run {
 	const struct bpfvm_prog *prog;
 	/* The eBPF stack, VM_STACK_TOTAL bytes, 16-byte aligned, owned by the caller
@@ -51,9 +80,57 @@ struct vm_run {
 	struct bpfvm_fault fault;
 	bool stop;				/* set by bpfvm_run_stop() */
 	uint64_t stop_retval;
+	/* Dynamic regions: dyn[0..dyn_cnt) in the order added (a ring once full,
+	 * dyn_next = the slot to consider replacing first). Emptied at the start of
+	 * every run (vm_run_dyn_clear); last, so vm_run_init need not zero it. */
+	uint32_t dyn_cnt;
+	uint32_t dyn_next;
+	struct vm_dyn_region dyn[VM_DYN_REGIONS];
 };
 
-/* The run on this thread, for bpfvm_run_stop() and (later) helpers that need it. */
+/* Sets up a run of prog with stack, the static regions and budget; the dynamic
+ * table starts empty. */
+void vm_run_init(struct vm_run *run, const struct bpfvm_prog *prog, uint8_t *stack,
+		 const struct bpfvm_region *regions, size_t region_cnt, uint64_t budget);
+
+/* Empties the dynamic table, discarding ring-buffer records the program reserved and
+ * never submitted (so a faulting or careless program cannot wedge a ring buffer).
+ * Engines call it when a run starts, prog.c when the last run ends. */
+void vm_run_dyn_release(struct vm_run *run);
+static inline void vm_run_dyn_clear(struct vm_run *run)
+{
+	if (run->dyn_cnt)
+		vm_run_dyn_release(run);
+}
+
+/* THE out-of-line region check: true if [addr, addr+size) (size >= 1) lies inside
+ * one of r[0..n) or one of run's dynamic regions, writable ones when write. The
+ * engines pass the static regions they do not test inline; vm_mem_ok all of them. */
+bool vm_region_ok(const struct vm_run *run, const struct bpfvm_region *r, size_t n,
+		  uint64_t addr, uint64_t size, bool write);
+
+/* For helpers, on the running program (vm_current_run; no-ops without one):
+ *  - vm_run_add_region: [p, p+len) becomes accessible for the rest of the run (a
+ *    map value a lookup returned); p NULL or len 0 adds nothing;
+ *  - vm_run_add_record: the same for a ring-buffer record just reserved; false when
+ *    the table holds VM_DYN_REGIONS records (the caller then discards it);
+ *  - vm_run_take_record: removes the record that starts at p and returns true, or
+ *    returns false if p is not a record this run reserved and still holds (the
+ *    caller must then not touch it). */
+void vm_run_add_region(void *p, size_t len, bool writable);
+bool vm_run_add_record(void *p, size_t len);
+bool vm_run_take_record(const void *p);
+
+/* The map r names if it is bound to the running program, else NULL (also when no
+ * program runs on this thread): helpers never dereference anything else. */
+struct bpfvm_map *vm_run_map(uint64_t r);
+
+/* Binds maps[0..cnt) to prog (for the object layer, before the first run): the
+ * program may pass them to helpers; each gets a reference until the program is
+ * freed. Maps already bound are skipped. 0, -EINVAL (a NULL map), -ENOMEM. */
+int vm_prog_bind_maps(struct bpfvm_prog *prog, struct bpfvm_map *const *maps, size_t cnt);
+
+/* The run on this thread, for bpfvm_run_stop() and the helpers that need it. */
 extern _Thread_local struct vm_run *vm_current_run;
 
 /* Validates insns[0..cnt) for prog (helpers bound); fills prog->decoded and the

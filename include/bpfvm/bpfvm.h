@@ -136,7 +136,11 @@ struct bpfvm_helper {
 BPFVM_API int bpfvm_helper__register(const struct bpfvm_helper *helper);
 /* The helpers bpfvm provides, by the kernel's ids (bpf_ktime_get_ns = 5, ...), are
  * always registered; docs/helpers.md lists them. In checked mode a helper given
- * memory the program may not access returns -EFAULT and touches nothing. */
+ * memory the program may not access returns -EFAULT and touches nothing, and a map
+ * helper given a map not bound to the program (bpfvm_prog_opts.maps) returns NULL
+ * or -EINVAL. The memory map helpers hand out (a looked-up value, a reserved
+ * ring-buffer record) is accessible for the rest of the run (a record: until it is
+ * submitted or discarded); a record never submitted is discarded when the run ends. */
 
 /* Name of a registered helper, or NULL. */
 BPFVM_API const char *bpfvm_helper__name(uint32_t id);
@@ -153,6 +157,7 @@ BPFVM_API void bpfvm_set_trace(bpfvm_trace_fn fn, void *user);
 
 /* ---- Programs ----------------------------------------------------------------- */
 struct bpfvm_prog;
+struct bpfvm_map;
 
 struct bpfvm_prog_opts {
 	size_t sz;
@@ -165,6 +170,12 @@ struct bpfvm_prog_opts {
 	 * interpreter). By default bpfvm_prog__new compiles with the JIT where the
 	 * JIT exists, and fails if compilation fails. */
 	bool no_jit;
+	/* The maps the program may pass to helpers (as a map pointer it loads with
+	 * lddw): a helper given any other value as a map returns NULL or -EINVAL and
+	 * dereferences nothing. The array is copied; each map is kept alive until the
+	 * program is freed. map_cnt without maps is -EINVAL, as is a NULL entry. */
+	struct bpfvm_map *const *maps;
+	size_t map_cnt;
 };
 /* Checks the program's structure and prepares it to run. Errors (EINVAL) name the
  * instruction index: unknown opcode, reserved fields not zero, bad register, write
@@ -250,7 +261,8 @@ struct bpfvm_run_opts {
  * negative errno (see enum bpfvm_fault_kind). Nothing the program does can crash
  * the host. Thread-safe: one prog may run on several threads at once; mem is
  * then shared, and atomics on it are atomic. A run uses about 18 KiB of the
- * calling thread's stack (the program's 32 frames of 512 bytes). -EINVAL if
+ * calling thread's stack (the program's 32 frames of 512 bytes, and the table
+ * of map values and ring-buffer records the run may access). -EINVAL if
  * mem_len is set without mem. */
 BPFVM_API int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts);
 

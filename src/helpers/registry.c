@@ -6,7 +6,9 @@
  * A program binds its helpers when it is created — its local ones first, then the
  * registered ones, then the kernel helpers, the first with an id winning — so a
  * run never takes a lock and never sees the registry change under it.
- * bpfvm_run_stop() reaches the run through vm_current_run.
+ * bpfvm_run_stop() reaches the run through vm_current_run. vm_mem_ok checks helper
+ * pointer arguments against the stack, the static regions and the run's dynamic
+ * regions (map values, ring-buffer records) with the engines' region check.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -158,11 +160,5 @@ bool vm_mem_ok(uint64_t addr, uint64_t len, bool write)
 	uint64_t lo = (uint64_t)(uintptr_t)run->stack;
 	if (run->stack && addr - lo <= VM_STACK_TOTAL && len <= VM_STACK_TOTAL - (addr - lo))
 		return true;
-	for (size_t i = 0; i < run->region_cnt; i++) {
-		const struct bpfvm_region *r = &run->regions[i];
-		uint64_t base = (uint64_t)(uintptr_t)r->addr;
-		if ((!write || r->writable) && addr - base <= r->len && len <= r->len - (addr - base))
-			return true;
-	}
-	return false;
+	return vm_region_ok(run, run->regions, run->region_cnt, addr, len, write);
 }

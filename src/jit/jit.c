@@ -286,7 +286,8 @@ static void record(struct jit_ctx *c, enum bpfvm_fault_kind kind, uint32_t packe
 		  packed & PK_EXACT ? left : left + block_rest(c->img, packed >> 8);
 }
 
-/* The out-of-line half of a memory check: the whole check, as the interpreter's. */
+/* The out-of-line half of a memory check: the whole check, as the interpreter's
+ * (the static regions and the run's dynamic ones, through vm_region_ok). */
 static uint64_t jit_mem_slow(struct jit_ctx *c, uint64_t addr, uint32_t packed, uint64_t left)
 {
 	uint64_t size = packed & PK_LOW;
@@ -294,11 +295,8 @@ static uint64_t jit_mem_slow(struct jit_ctx *c, uint64_t addr, uint32_t packed, 
 	uint64_t span = (uint64_t)(c->depth + 1) * BPFVM_STACK_SIZE;
 	if (addr - (c->stack_top - span) <= span - size)
 		return 1;
-	const struct bpfvm_region *r = c->run->regions;
-	for (size_t k = 0; k < c->run->region_cnt; k++, r++)
-		if (r->len >= size && addr - (uint64_t)(uintptr_t)r->addr <= r->len - size &&
-		    (!write || r->writable))
-			return 1;
+	if (vm_region_ok(c->run, c->run->regions, c->run->region_cnt, addr, size, write))
+		return 1;
 	record(c, write ? BPFVM_FAULT_WRITE : BPFVM_FAULT_READ, packed, addr, (uint32_t)size, left);
 	return 0;
 }
@@ -1344,6 +1342,7 @@ int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1,
 		c.zeroed = 0;
 		c.tail_cnt = 0;
 		run->stop = false;
+		vm_run_dyn_clear(run);
 		v = entry(&c, r1, r2);
 		if (c.fault.kind != BPFVM_FAULT_NONE)
 			break;

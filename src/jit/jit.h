@@ -24,8 +24,10 @@
  *
  * Checked mode (the interpreter's rules, bit for bit):
  *  - memory: [addr, addr+size) must lie in the stack in use ([rbp-512, top of the
- *    main frame)), the first region (the context memory) or another region; the
- *    first two are tested inline, the rest in C (jit_mem_slow) out of line. Stack
+ *    main frame)), the first region (the context memory) or another region, static
+ *    or dynamic (map values, ring-buffer records that helpers added during the
+ *    run); the first two are tested inline, the rest in C (jit_mem_slow ->
+ *    vm_region_ok, which reads the dynamic table at check time) out of line. Stack
  *    accesses through r10 whose offset is in [-512, -size] are statically safe and
  *    carry no check.
  *  - budget: each basic block subtracts its instruction count from r9 on entry;
