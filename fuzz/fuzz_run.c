@@ -1,12 +1,14 @@
 /*
  * fuzz_run.c — libFuzzer harness for raw bytecode: structural validation, then a
- * checked run on both interpreter dispatchers.
+ * checked run on every engine.
  *
  * Input: [1 byte: memory length L (0..63)] [L bytes of memory] [instructions].
  * Whatever validation accepts must run without crashing the host (checked mode
- * stops bad accesses), both dispatchers must agree on r0, on the final memory and
- * on where a fault stopped the run. A disagreement aborts.
+ * stops bad accesses); the interpreter's two dispatchers and the JIT must agree on
+ * errno, r0, the final memory and where a fault stopped the run. The kernel helpers
+ * are bound, so arbitrary calls to them are fuzzed too. A disagreement aborts.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint64_t helper_sum(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
 {
 	return a ^ b ^ c ^ d ^ e;
+}
+
+/* What one run did. */
+struct outcome {
+	int err;
+	struct bpfvm_run_opts o;
+	uint8_t mem[64];
+};
+
+/* Runs prog on engine over a fresh copy of the input memory, always in the same
+ * buffer, and always called from the same frame of LLVMFuzzerTestOneInput, so
+ * every run sees the same memory and stack addresses: even a program that leaks
+ * r1 or r10 must give equal results. */
+static void run_once(struct bpfvm_prog *prog, enum bpfvm_engine engine, const uint8_t *init,
+		     size_t mem_len, struct outcome *out)
+{
+	static uint8_t mem[64];
+	memcpy(mem, init, mem_len);
+	out->o = (struct bpfvm_run_opts){ .sz = sizeof(out->o), .mem = mem, .mem_len = mem_len,
+					  .engine = engine, .budget = 4096 };
+	out->err = bpfvm_prog__run_opts(prog, &out->o);
+	memcpy(out->mem, mem, mem_len);
+}
+
+static bool same(const struct outcome *a, const struct outcome *b, size_t mem_len)
+{
+	return a->err == b->err && a->o.retval == b->o.retval &&
+	       memcmp(a->mem, b->mem, mem_len) == 0 && a->o.fault.kind == b->o.fault.kind &&
+	       a->o.fault.insn == b->o.fault.insn && a->o.fault.size == b->o.fault.size &&
+	       a->o.fault.addr == b->o.fault.addr;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -37,23 +69,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct bpfvm_prog_opts popts = { .sz = sizeof(popts), .helpers = helpers, .helper_cnt = 1 };
 	struct bpfvm_prog *prog = bpfvm_prog__new(insns, cnt, &popts);
 	if (prog) {
-		/* Both dispatchers run on the same buffer, restored in between. */
-		uint8_t mem[64], after_a[64];
-		memcpy(mem, data + 1, mem_len);
-		struct bpfvm_run_opts a = { .sz = sizeof(a), .mem = mem, .mem_len = mem_len,
-					    .engine = BPFVM_ENGINE_INTERP, .budget = 4096 };
-		struct bpfvm_run_opts b = a;
-		b.engine = BPFVM_ENGINE_INTERP_SWITCH;
-		int ea = bpfvm_prog__run_opts(prog, &a);
-		memcpy(after_a, mem, mem_len);
-		memcpy(mem, data + 1, mem_len);
-		int eb = bpfvm_prog__run_opts(prog, &b);
-		/* Both runs start from the same frame here, so they share the stack
-		 * address: even a program that leaks r10 must give equal results. */
-		if (ea != eb || a.retval != b.retval || memcmp(after_a, mem, mem_len) != 0 ||
-		    a.fault.kind != b.fault.kind || a.fault.insn != b.fault.insn ||
-		    a.fault.size != b.fault.size || a.fault.addr != b.fault.addr)
-			abort();
+		/* The reference runs before and after the other engines: a program whose
+		 * result depends on when it runs (it calls bpf_ktime_get_ns or
+		 * bpf_get_prandom_u32, even through callx) gives two different reference
+		 * results and is not compared. The clocks are monotonic, so two equal
+		 * reference runs mean every run between them saw the same value. */
+		struct outcome ref, again;
+		run_once(prog, BPFVM_ENGINE_INTERP, data + 1, mem_len, &ref);
+		struct outcome others[2];
+		static const enum bpfvm_engine engines[] = { BPFVM_ENGINE_INTERP_SWITCH,
+							     BPFVM_ENGINE_JIT };
+		for (size_t e = 0; e < 2; e++)
+			if (bpfvm_engine_available(engines[e]))
+				run_once(prog, engines[e], data + 1, mem_len, &others[e]);
+			else
+				others[e] = ref;
+		run_once(prog, BPFVM_ENGINE_INTERP, data + 1, mem_len, &again);
+		if (same(&ref, &again, mem_len))
+			for (size_t e = 0; e < 2; e++)
+				if (!same(&ref, &others[e], mem_len))
+					abort();
 		bpfvm_prog__free(prog);
 	}
 	free(insns);

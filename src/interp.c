@@ -50,9 +50,10 @@
  * would exceed the budget faults with BPFVM_FAULT_BUDGET without executing.
  * run->insn_executed = start - countdown, so counting costs nothing extra.
  *
- * Calls. Helper calls go straight through prog->helper_fns; afterwards, if the
- * helper called bpfvm_run_stop(), the run ends with r0 = run->stop_retval. r1-r5
- * are left as they were (the ABI says clobbered). callx looks the id in dst up
+ * Calls. Helper calls go straight through prog->helper_fns; afterwards r1-r5 are
+ * 0 (the ABI says clobbered: bpfvm defines the value, the same on every engine)
+ * and, if the helper called bpfvm_run_stop(), the run ends with r0 =
+ * run->stop_retval. callx looks the id in dst up
  * among the program's bound helpers (unknown: BPFVM_FAULT_BAD_CALL, with the id in
  * fault.addr). A local call pushes {r6-r9, return slot} on a frame array, moves
  * r10 and the stack bounds one frame down and jumps to pc + imm + 1; exit pops
@@ -109,6 +110,10 @@ static inline void zero_aligned(void *p, size_t n)
 #endif
 
 #define STACK_TOTAL	VM_STACK_TOTAL
+
+/* After a helper call r1-r5 are 0: the ABI leaves them undefined, and bpfvm
+ * defines them so that every engine agrees (the JIT zeroes them too). */
+#define CLOBBER_ARGS()	(reg[1] = reg[2] = reg[3] = reg[4] = reg[5] = 0)
 
 /* What a local call saves: the callee-saved registers and where to return. */
 struct interp_frame {

@@ -214,6 +214,7 @@ dispatch:
 	/* ---- Calls and exit ------------------------------------------------------------ */
 	OP(CALL) {
 		reg[0] = helper_fns[(uint32_t)ip->imm](reg[1], reg[2], reg[3], reg[4], reg[5]);
+		CLOBBER_ARGS();
 		if (UNLIKELY(run->stop))
 			goto stopped;
 		NEXT();
@@ -225,6 +226,7 @@ dispatch:
 		if (UNLIKELY(!h_ || !h_->fn))
 			FAULT(BPFVM_FAULT_BAD_CALL, id_, 0);
 		reg[0] = h_->fn(reg[1], reg[2], reg[3], reg[4], reg[5]);
+		CLOBBER_ARGS();
 		if (UNLIKELY(run->stop))
 			goto stopped;
 		NEXT();

@@ -746,6 +746,10 @@ static void emit_call(struct jit_state *st, size_t i, bool exact, int row, const
 		x86_call_r(b, R11);				/* call r11 */
 	else
 		call_abs(st, (const void *)st->prog->helper_fns[(uint32_t)in->imm]);	/* call helper */
+	/* The ABI leaves r1-r5 undefined after a helper call; bpfvm defines them as 0
+	 * so every engine agrees and no host value (rdi..r8) reaches the program. */
+	for (int r = 1; r <= 5; r++)
+		x86_mov_ri32(b, xr(r), 0);			/* xor r32, r32 */
 	after_helper(st, i, exact);
 }
 
