@@ -405,18 +405,9 @@ static int find_kop(int fmt, const char *kop, size_t len, int bits)
  * gets the row's selector value. */
 static struct bpf_insn mk(int row, int dst, int src, int off, int32_t imm)
 {
-	const struct isa_row *r = &isa_rows[row];
-	struct bpf_insn in = { .code = r->opcode };
-	in.dst_reg = (uint8_t)(dst & 0xf);
-	in.src_reg = (uint8_t)(src & 0xf);
-	in.off = (int16_t)off;
-	in.imm = imm;
-	switch (r->sel) {
-	case ISA_SEL_OFF: in.off = (int16_t)r->selval; break;
-	case ISA_SEL_IMM: in.imm = r->selval; break;
-	case ISA_SEL_SRC: in.src_reg = (uint8_t)r->selval; break;
-	default: break;
-	}
+	struct bpf_insn in = { .dst_reg = (uint8_t)(dst & 0xf), .src_reg = (uint8_t)(src & 0xf),
+			       .off = (int16_t)off, .imm = imm };
+	isa_set_row(&in, row);
 	return in;
 }
 

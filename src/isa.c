@@ -59,6 +59,18 @@ int isa_find(uint8_t opcode, int32_t sv)
 	return -1;
 }
 
+void isa_set_row(struct bpf_insn *insn, int row)
+{
+	const struct isa_row *r = &isa_rows[row];
+	insn->code = r->opcode;
+	switch (r->sel) {
+	case ISA_SEL_OFF: insn->off = (int16_t)r->selval; break;
+	case ISA_SEL_IMM: insn->imm = r->selval; break;
+	case ISA_SEL_SRC: insn->src_reg = (uint8_t)r->selval; break;
+	default: break;
+	}
+}
+
 int isa_decode(const struct bpf_insn *insn)
 {
 	pthread_once(&index_once, build_index);

@@ -67,6 +67,9 @@ extern const struct isa_row isa_rows[ISA__COUNT];
 int isa_decode(const struct bpf_insn *insn);
 /* Row for opcode with the selector value sv (ignored for SEL_NONE rows), or -1. */
 int isa_find(uint8_t opcode, int32_t sv);
+/* Puts row's opcode and selector value (off, imm or src) into *insn, leaving the
+ * other fields as they are: with them zero, the row's canonical encoding. */
+void isa_set_row(struct bpf_insn *insn, int row);
 /* NULL if insn's fields obey row's rules, else a description of the first
  * violation ("reserved field 'imm' is 5, must be 0"), written into buf. */
 const char *isa_check_fields(const struct bpf_insn *insn, int row, char *buf, size_t len);

@@ -224,14 +224,8 @@ static bool probed;
 /* The row's opcode with its selector field set; every other field zero. */
 static struct bpf_insn row_insn(int row)
 {
-	const struct isa_row *r = &isa_rows[row];
-	struct bpf_insn in = { .code = r->opcode };
-	switch (r->sel) {
-	case ISA_SEL_OFF: in.off = (int16_t)r->selval; break;
-	case ISA_SEL_IMM: in.imm = r->selval; break;
-	case ISA_SEL_SRC: in.src_reg = (uint8_t)r->selval; break;
-	default: break;
-	}
+	struct bpf_insn in = { 0 };
+	isa_set_row(&in, row);
 	return in;
 }
 

@@ -32,20 +32,8 @@ static inline void cpu_relax(void)
 #endif
 }
 
-void vm_lock(vm_lock_t *l)
-{
-	for (unsigned spins = 0;; spins++) {
-		if (!atomic_load_explicit(&l->v, memory_order_relaxed) &&
-		    !atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
-			return;
-		if (spins >= 64)
-			sched_yield();
-		else
-			cpu_relax();
-	}
-}
-
-/* struct bpf_spin_lock { u32 val; } inside a map value. */
+/* struct bpf_spin_lock { u32 val; } inside a map value, and vm_lock_t: one
+ * test-and-test-and-set loop that yields after a while. */
 void vm_spin_lock_value(void *lock)
 {
 	uint32_t *w = lock;
@@ -58,6 +46,11 @@ void vm_spin_lock_value(void *lock)
 		else
 			cpu_relax();
 	}
+}
+
+void vm_lock(vm_lock_t *l)
+{
+	vm_spin_lock_value(&l->v);
 }
 
 void vm_spin_unlock_value(void *lock)

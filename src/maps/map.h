@@ -63,11 +63,11 @@
 /* ---- Locks ----------------------------------------------------------------------
  * A small spinlock (test-and-test-and-set, yields after a while) for short critical
  * sections: hash buckets, pool free lists, queue/stack, ring-buffer reservation. */
-typedef struct { atomic_int v; } vm_lock_t;
+typedef struct { uint32_t v; } vm_lock_t;
 void vm_lock(vm_lock_t *l);
 static inline void vm_unlock(vm_lock_t *l)
 {
-	atomic_store_explicit(&l->v, 0, memory_order_release);
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
 }
 
 /* ---- CPU slots --------------------------------------------------------------------
