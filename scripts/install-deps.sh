@@ -4,12 +4,14 @@
 # otherwise names the missing packages and exits non-zero.
 #
 #   build:   gcc make cmake pkg-config
-#   tests:   clang llvm (BPF target and llvm-objcopy for bench/ programs)
+#   tests:   clang llvm (BPF target and llvm-objcopy for bench/ programs); clang-19,
+#            a second compiler for the loader's test objects (clang 14 and 19
+#            emit different, both valid, objects)
 #   fuzzing, sanitizers: libclang-rt-14-dev (libFuzzer, ASan, UBSan runtimes)
 #   JIT listings: binutils (objdump)
 set -euo pipefail
 
-PACKAGES=(gcc make cmake pkg-config clang llvm libclang-rt-14-dev binutils)
+PACKAGES=(gcc make cmake pkg-config clang llvm clang-19 libclang-rt-14-dev binutils)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
