@@ -26,8 +26,10 @@ for h in $(cd "$build/fuzz" && ls fuzz_* | grep -v '\.' ); do
 	mkdir -p "$corpus"
 	[ -d "$root/fuzz/corpus/$h" ] && cp "$root/fuzz/corpus/$h"/* "$corpus"/ 2>/dev/null || true
 	echo "fuzz: $h for ${secs}s, $(ls "$corpus" | wc -l) seeds"
+	# Object files are bigger than bytecode: let those harnesses keep whole seeds.
+	case $h in fuzz_elf|fuzz_object) maxlen=16384 ;; *) maxlen=4096 ;; esac
 	status=0
-	(cd "$work" && "$build/fuzz/$h" -max_total_time="$secs" -max_len=4096 -timeout=10 \
+	(cd "$work" && "$build/fuzz/$h" -max_total_time="$secs" -max_len=$maxlen -timeout=10 \
 		-print_final_stats=1 "$corpus" >"$work/$h.log" 2>&1) || status=$?
 	grep -E '^(Done [0-9]+ runs|stat::new_units_added)' "$work/$h.log" | sed 's/^/  /'
 	if [ "$status" -ne 0 ]; then

@@ -52,8 +52,10 @@
  *
  * Calls. Helper calls go straight through prog->helper_fns; afterwards r1-r5 are
  * 0 (the ABI says clobbered: bpfvm defines the value, the same on every engine)
- * and, if the helper called bpfvm_run_stop(), the run ends with r0 =
- * run->stop_retval. callx looks the id in dst up
+ * and, if the helper set run->stop, the "stopped" path decides: a callback the
+ * helper ran faulted (propagate its fault), bpf_tail_call asked for a tail call
+ * (continue with the target's code in this frame), or bpfvm_run_stop() ends the
+ * run with r0 = run->stop_retval. callx looks the id in dst up
  * among the program's bound helpers (unknown: BPFVM_FAULT_BAD_CALL, with the id in
  * fault.addr). A local call pushes {r6-r9, return slot} on a frame array, moves
  * r10 and the stack bounds one frame down and jumps to pc + imm + 1; exit pops
@@ -65,11 +67,26 @@
  * kernel's verifier would refuse) is still bounds-checked and then done as a plain
  * read-modify-write: correct for one thread, not atomic.
  *
+ * Callbacks (bpf_loop, bpf_for_each_map_elem; prog.h). Before calling a helper
+ * the loop publishes its budget countdown and depth in the run (run->left,
+ * run->depth) and takes the countdown back afterwards; the deepest frame zeroed
+ * lives in the run (run->zeroed). A helper that runs a callback comes back
+ * through run->engine->callback, which enters the same loop function again
+ * (ENTER_CALLBACK) at the callback's first instruction one frame down, with the
+ * run's countdown, and returns when that frame exits: the callback is a C-level
+ * recursion of the loop (each level about 1.5 KiB of the thread's stack, at
+ * most BPFVM_MAX_CALL_DEPTH - 1 levels). Its faults land in run->fault, where the
+ * caller's stopped path finds them.
+ *
+ * Legacy packet loads (LD_ABS, LD_IND) call vm_ld_pkt like a helper: r0 = the
+ * value, r1-r5 = 0, and outside the packet the run stops with r0 = 0.
+ *
  * vm_current_run points at the run for its duration (saved and restored, since a
  * helper may start a nested run) so bpfvm_run_stop() can reach it.
  *
- * Forms the validator refuses today (kfunc calls, legacy packet loads, lddw with
- * a pseudo source) fault with BPFVM_FAULT_UNSUPPORTED if they are ever reached.
+ * Forms the validator refuses (kfunc calls, BTF variables) or decodes into plain
+ * lddw (the other pseudo sources) fault with BPFVM_FAULT_UNSUPPORTED if they are
+ * ever reached.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -114,6 +131,38 @@ static inline void zero_aligned(void *p, size_t n)
 /* After a helper call r1-r5 are 0: the ABI leaves them undefined, and bpfvm
  * defines them so that every engine agrees (the JIT zeroes them too). */
 #define CLOBBER_ARGS()	(reg[1] = reg[2] = reg[3] = reg[4] = reg[5] = 0)
+
+/* Calls helper FN with r1-r5, the countdown and depth published for callbacks,
+ * and goes on (or to the stopped path). */
+#define CALL_HELPER(FN) do { \
+	run->left = left; \
+	run->depth = (uint32_t)depth; \
+	reg[0] = (FN)(reg[1], reg[2], reg[3], reg[4], reg[5]); \
+	left = run->left; \
+	CLOBBER_ARGS(); \
+	if (UNLIKELY(run->stop)) \
+		goto stopped; \
+	NEXT(); \
+	} while (0)
+
+/* LD_ABS / LD_IND of SIZE bytes at packet offset OFF (a 32-bit value). */
+#define LD_PKT_OP(NAME, SIZE, OFF) \
+	OP(NAME) { \
+		reg[0] = vm_ld_pkt(run, (int32_t)(uint32_t)(OFF), SIZE); \
+		CLOBBER_ARGS(); \
+		if (UNLIKELY(run->stop)) \
+			goto stopped; \
+		NEXT(); \
+	}
+
+/* How the loop is entered (interp_body.h). */
+enum interp_entry { ENTER_START, ENTER_TAIL, ENTER_CALLBACK };
+
+/* vm_engine.depth: what the loop published at the helper call. */
+static uint32_t interp_depth(const struct vm_run *run)
+{
+	return run->depth;
+}
 
 /* What a local call saves: the callee-saved registers and where to return. */
 struct interp_frame {
@@ -371,4 +420,11 @@ int interp_run(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0)
 {
 	return interp_run_switch(run, r1, r2, r0);
 }
+#define interp_run_core interp_run_switch_core
 #endif
+
+int interp_run_tail(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0)
+{
+	const uint64_t args[5] = { r1, r2 };
+	return interp_run_core(run, ENTER_TAIL, 0, args, r0);
+}

@@ -15,10 +15,101 @@
 #include "log.h"
 #include "maps/map.h"
 #include "prog.h"
+#include "progtypes/progtype.h"
 
-/* Whether opts (sz bytes of it) has field F. */
-#define OPTS_HAS(O, F) ((O) && (O)->sz >= offsetof(__typeof__(*(O)), F) + sizeof((O)->F))
 
+
+struct bpfvm_prog *vm_prog_alloc(const struct bpf_insn *insns, size_t cnt, const char *name)
+{
+	struct bpfvm_prog *prog = calloc(1, sizeof(*prog));
+	if (!prog)
+		return NULL;
+	prog->name = strdup(name ? name : "prog");
+	prog->sec_name = strdup("");
+	prog->cnt = cnt;
+	prog->insns = malloc((cnt ? cnt : 1) * sizeof(*insns));
+	prog->type = vm_prog_type(BPFVM_PROG_TYPE_RAW);
+	if (!prog->name || !prog->sec_name || !prog->insns) {
+		vm_prog_destroy(prog);
+		return NULL;
+	}
+	if (cnt)
+		memcpy(prog->insns, insns, cnt * sizeof(*insns));
+	return prog;
+}
+
+int vm_prog_prepare(struct bpfvm_prog *prog, const struct vm_prepare *a)
+{
+	int err;
+	if (prog->loaded)
+		return vm_err(-EBUSY, "%s: already loaded", prog->name);
+	/* Helpers: the caller's, then the type's, then the process-wide ones. */
+	const struct vm_prog_type *t = prog->type;
+	size_t n = a->helper_cnt + t->helper_cnt;
+	struct bpfvm_helper *local = calloc(n ? n : 1, sizeof(*local));
+	if (!local)
+		return vm_err(-ENOMEM, "out of memory creating program");
+	if (a->helper_cnt)
+		memcpy(local, a->helpers, a->helper_cnt * sizeof(*local));
+	if (t->helper_cnt)
+		memcpy(local + a->helper_cnt, t->helpers, t->helper_cnt * sizeof(*local));
+	err = vm_bind_helpers(prog, local, n);
+	free(local);
+	if (!err && a->map_cnt) {
+		prog->map_table = calloc(a->map_cnt, sizeof(*prog->map_table));
+		if (!prog->map_table)
+			return vm_err(-ENOMEM, "out of memory creating program");
+		for (size_t i = 0; i < a->map_cnt; i++)
+			prog->map_table[prog->map_table_cnt++] = vm_map_get(a->maps[i]);
+		err = vm_prog_bind_maps(prog, a->maps, a->map_cnt);
+	}
+	if (!err)
+		err = vm_validate(prog);
+	if (!err && !a->no_jit && jit_supported())
+		err = jit_compile(prog, &prog->jit);	/* logs why it failed */
+	if (!err)
+		prog->loaded = true;
+	return err;
+}
+
+/* Undoes vm_prog_prepare (a failed load). */
+void vm_prog_unprepare(struct bpfvm_prog *prog)
+{
+	jit_free(prog->jit);
+	prog->jit = NULL;
+	free(prog->decoded);
+	free(prog->helpers);
+	free(prog->helper_fns);
+	for (size_t i = 0; i < prog->map_cnt; i++)
+		vm_map_put(prog->maps[i]);
+	free(prog->maps);
+	for (size_t i = 0; i < prog->map_table_cnt; i++)
+		vm_map_put(prog->map_table[i]);
+	free(prog->map_table);
+	free(prog->static_regions);
+	free(prog->func_starts);
+	prog->func_starts = NULL;
+	prog->func_start_cnt = 0;
+	prog->decoded = NULL;
+	prog->helpers = NULL;
+	prog->helper_fns = NULL;
+	prog->maps = prog->map_table = NULL;
+	prog->static_regions = NULL;
+	prog->helper_cnt = prog->helper_fn_cnt = prog->map_cnt = prog->map_table_cnt = 0;
+	prog->static_region_cnt = 0;
+	prog->loaded = false;
+}
+
+void vm_prog_destroy(struct bpfvm_prog *prog)
+{
+	if (!prog)
+		return;
+	vm_prog_unprepare(prog);
+	free(prog->name);
+	free(prog->sec_name);
+	free(prog->insns);
+	free(prog);
+}
 
 struct bpfvm_prog *bpfvm_prog__new(const struct bpf_insn *insns, size_t cnt,
 				   const struct bpfvm_prog_opts *opts)
@@ -32,55 +123,88 @@ struct bpfvm_prog *bpfvm_prog__new(const struct bpf_insn *insns, size_t cnt,
 		errno = -vm_err(-EINVAL, "bpfvm_prog__new: opts.sz is not set");
 		return NULL;
 	}
-	struct bpfvm_prog *prog = calloc(1, sizeof(*prog));
-	if (!prog) {
-		errno = ENOMEM;
+	struct vm_prepare a = { 0 };
+	if (opts) {
+		a.helpers = opts->helpers;
+		a.helper_cnt = opts->helper_cnt;
+		a.no_jit = OPTS_HAS(opts, no_jit) && opts->no_jit;
+	}
+	if (OPTS_HAS(opts, map_cnt) && opts->map_cnt) {
+		if (!opts->maps) {
+			errno = -vm_err(-EINVAL, "bpfvm_prog__new: map_cnt without maps");
+			return NULL;
+		}
+		for (size_t i = 0; i < opts->map_cnt; i++)
+			if (!opts->maps[i]) {
+				errno = -vm_err(-EINVAL, "bpfvm_prog__new: map %zu is NULL", i);
+				return NULL;
+			}
+		a.maps = opts->maps;
+		a.map_cnt = opts->map_cnt;
+	}
+	uint32_t type = OPTS_HAS(opts, prog_type) ? opts->prog_type : BPFVM_PROG_TYPE_RAW;
+	const struct vm_prog_type *t = vm_prog_type(type);
+	if (!t) {
+		errno = -vm_err(-EINVAL, "bpfvm_prog__new: unknown program type %u", type);
 		return NULL;
 	}
-	const char *name = opts && opts->name ? opts->name : "prog";
-	prog->name = strdup(name);
-	prog->cnt = cnt;
-	prog->insns = malloc((cnt ? cnt : 1) * sizeof(*insns));
-	if (!prog->name || !prog->insns) {
-		err = vm_err(-ENOMEM, "out of memory creating program");
-		goto fail;
+	struct bpfvm_prog *prog = vm_prog_alloc(insns, cnt, opts ? opts->name : NULL);
+	if (!prog) {
+		errno = -vm_err(-ENOMEM, "out of memory creating program");
+		return NULL;
 	}
-	if (cnt)
-		memcpy(prog->insns, insns, cnt * sizeof(*insns));
-	err = vm_bind_helpers(prog, opts ? opts->helpers : NULL, opts ? opts->helper_cnt : 0);
-	if (!err && OPTS_HAS(opts, map_cnt) && opts->map_cnt) {
-		if (!opts->maps)
-			err = vm_err(-EINVAL, "bpfvm_prog__new: map_cnt without maps");
-		else
-			err = vm_prog_bind_maps(prog, opts->maps, opts->map_cnt);
-	}
-	if (!err)
-		err = vm_validate(prog);
-	bool no_jit = OPTS_HAS(opts, no_jit) && opts->no_jit;
-	if (!err && !no_jit && jit_supported())
-		err = jit_compile(prog, &prog->jit);	/* logs why it failed */
+	prog->type = t;
+	err = vm_prog_prepare(prog, &a);
 	if (!err)
 		return prog;
-fail:
-	bpfvm_prog__free(prog);
+	vm_prog_destroy(prog);
 	errno = -err;
 	return NULL;
 }
 
 void bpfvm_prog__free(struct bpfvm_prog *prog)
 {
-	if (!prog)
-		return;
-	jit_free(prog->jit);
-	free(prog->name);
-	free(prog->insns);
-	free(prog->decoded);
-	free(prog->helpers);
-	free(prog->helper_fns);
-	for (size_t i = 0; i < prog->map_cnt; i++)
-		vm_map_put(prog->maps[i]);
-	free(prog->maps);
-	free(prog);
+	if (prog && !prog->obj)
+		vm_prog_destroy(prog);
+}
+
+int vm_prog_map_ref(struct bpfvm_prog *prog, size_t i, bool value, uint64_t *out)
+{
+	const struct bpf_insn *in = &prog->insns[i];
+	uint32_t idx = (uint32_t)in->imm;
+	if (idx >= prog->map_table_cnt)
+		return vm_err(-EINVAL, "insn %zu: lddw refers to map %u, but the program has %zu "
+			      "map%s", i, idx, prog->map_table_cnt,
+			      prog->map_table_cnt == 1 ? "" : "s");
+	struct bpfvm_map *m = prog->map_table[idx];
+	if (!value) {
+		if (in[1].imm)
+			return vm_err(-EINVAL, "insn %zu: lddw of map %u has a non-zero second "
+				      "slot", i, idx);
+		*out = (uint64_t)(uintptr_t)m;
+		return 0;
+	}
+	uint32_t off = (uint32_t)in[1].imm;
+	struct vm_array_layout l;
+	if (m->type != BPFVM_MAP_TYPE_ARRAY || !vm_map_array_layout(m, &l))
+		return vm_err(-EINVAL, "insn %zu: lddw of a value of map '%s', which is not an "
+			      "array (direct value access needs BPF_MAP_TYPE_ARRAY)", i, m->name);
+	if (off >= m->value_size)
+		return vm_err(-EINVAL, "insn %zu: offset %u is past the %u-byte value of map '%s'",
+			      i, off, m->value_size, m->name);
+	*out = (uint64_t)(uintptr_t)l.values + off;
+	/* The value at index 0 becomes memory the program may use. */
+	for (size_t k = 0; k < prog->static_region_cnt; k++)
+		if (prog->static_regions[k].addr == l.values)
+			return 0;
+	struct bpfvm_region *v = realloc(prog->static_regions,
+					 (prog->static_region_cnt + 1) * sizeof(*v));
+	if (!v)
+		return vm_err(-ENOMEM, "out of memory");
+	prog->static_regions = v;
+	v[prog->static_region_cnt++] = (struct bpfvm_region){
+		l.values, m->value_size, !(m->map_flags & BPFVM_F_RDONLY_PROG) };
+	return 0;
 }
 
 static int cmp_ptr(const void *a, const void *b)
@@ -134,6 +258,9 @@ void vm_run_init(struct vm_run *run, const struct bpfvm_prog *prog, uint8_t *sta
 	memset(&run->fault, 0, sizeof(run->fault));
 	run->stop = false;
 	run->stop_retval = 0;
+	run->ctx = NULL;
+	run->pkt = NULL;
+	run->pkt_len = 0;
 	run->dyn_cnt = 0;
 	run->dyn_next = 0;
 }
@@ -201,6 +328,24 @@ bool vm_run_add_record(void *p, size_t len)
 	if (!run || !p)
 		return false;
 	return dyn_add(run, (struct vm_dyn_region){ (uint64_t)(uintptr_t)p, len, true, true });
+}
+
+void vm_run_drop_region(const void *p, size_t len, bool writable)
+{
+	struct vm_run *run = vm_current_run;
+	if (!run)
+		return;
+	for (uint32_t i = run->dyn_cnt; i-- > 0;) {
+		struct vm_dyn_region *d = &run->dyn[i];
+		if (!d->record && d->addr == (uint64_t)(uintptr_t)p && d->len == len &&
+		    d->writable == writable) {
+			memmove(d, d + 1, (run->dyn_cnt - i - 1) * sizeof(*d));
+			run->dyn_cnt--;
+			if (run->dyn_next > i)
+				run->dyn_next--;
+			return;
+		}
+	}
 }
 
 bool vm_run_take_record(const void *p)
@@ -300,69 +445,117 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
+/* The engine function for an engine choice; NULL + error logged. */
+static int pick_engine(const struct bpfvm_prog *prog, enum bpfvm_engine want,
+		       int (**engine)(struct vm_run *, uint64_t, uint64_t, uint64_t *),
+		       enum bpfvm_engine *used)
 {
-	int (*engine)(struct vm_run *, uint64_t, uint64_t, uint64_t *);
-	enum bpfvm_engine used;
-
-	if (!prog || !opts || opts->sz < offsetof(struct bpfvm_run_opts, fault) +
-				sizeof(opts->fault))
-		return vm_err(-EINVAL, "bpfvm_prog__run_opts: needs a program and opts with sz set");
-	if (opts->mem_len && !opts->mem)
-		return vm_err(-EINVAL, "bpfvm_prog__run_opts: mem_len %zu without mem", opts->mem_len);
-	if (opts->region_cnt && !opts->regions)
-		return vm_err(-EINVAL, "bpfvm_prog__run_opts: region_cnt without regions");
-	switch (opts->engine) {
+	switch (want) {
 	case BPFVM_ENGINE_DEFAULT:
 		if (prog->jit) {
-			engine = run_jit;
-			used = BPFVM_ENGINE_JIT;
-			break;
+			*engine = run_jit;
+			*used = BPFVM_ENGINE_JIT;
+			return 0;
 		}
 		/* fall through */
 	case BPFVM_ENGINE_INTERP:
-		engine = interp_run;
-		used = BPFVM_ENGINE_INTERP;
-		break;
+		*engine = interp_run;
+		*used = BPFVM_ENGINE_INTERP;
+		return 0;
 	case BPFVM_ENGINE_INTERP_SWITCH:
-		engine = interp_run_switch;
-		used = BPFVM_ENGINE_INTERP_SWITCH;
-		break;
+		*engine = interp_run_switch;
+		*used = BPFVM_ENGINE_INTERP_SWITCH;
+		return 0;
 	case BPFVM_ENGINE_JIT:
 		if (!prog->jit)
 			return vm_err(-EOPNOTSUPP, "%s: not JIT-compiled (%s)", prog->name,
 				      jit_supported() ? "created with no_jit" :
 				      "the JIT needs an x86-64 machine");
-		engine = run_jit;
-		used = BPFVM_ENGINE_JIT;
-		break;
-	default:
-		return vm_err(-EINVAL, "unknown engine %d", (int)opts->engine);
+		*engine = run_jit;
+		*used = BPFVM_ENGINE_JIT;
+		return 0;
 	}
+	return vm_err(-EINVAL, "unknown engine %d", (int)want);
+}
 
-	/* Regions: the context memory first, then the embedder's. */
-	size_t nreg = opts->region_cnt + 1;
+/* Starts a run: the table of regions and the context's packet. */
+static void start_run(struct vm_run *run, const struct bpfvm_prog *prog, uint8_t *stack,
+		      const struct bpfvm_region *regions, size_t nreg, uint64_t budget, void *ctx)
+{
+	vm_run_init(run, prog, stack, regions, nreg, budget);
+	run->ctx = ctx;
+	if (prog->type->ctx_packet && ctx)
+		prog->type->ctx_packet(ctx, &run->pkt, &run->pkt_len);
+}
+
+int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
+{
+	int (*engine)(struct vm_run *, uint64_t, uint64_t, uint64_t *) = NULL;
+	enum bpfvm_engine used = BPFVM_ENGINE_DEFAULT;
+
+	if (!prog || !opts || opts->sz < offsetof(struct bpfvm_run_opts, fault) +
+				sizeof(opts->fault))
+		return vm_err(-EINVAL, "bpfvm_prog__run_opts: needs a program and opts with sz set");
+	if (!prog->loaded)
+		return vm_err(-ENOENT, "%s: not loaded (load its object first)", prog->name);
+	if (opts->mem_len && !opts->mem)
+		return vm_err(-EINVAL, "bpfvm_prog__run_opts: mem_len %zu without mem", opts->mem_len);
+	if (opts->region_cnt && !opts->regions)
+		return vm_err(-EINVAL, "bpfvm_prog__run_opts: region_cnt without regions");
+	const struct vm_prog_type *t = prog->type;
+	size_t ctx_len = opts->mem_len;
+	if (!t->raw) {
+		if (!opts->mem)
+			return vm_err(-EINVAL, "%s: a %s program needs its context (mem)",
+				      prog->name, t->name);
+		if (t->ctx_size) {
+			if (opts->mem_len && opts->mem_len != t->ctx_size)
+				return vm_err(-EINVAL, "%s: context of %zu bytes, a %s context is "
+					      "%u", prog->name, opts->mem_len, t->name, t->ctx_size);
+			ctx_len = t->ctx_size;
+		} else if (!opts->mem_len) {
+			return vm_err(-EINVAL, "%s: a %s context varies in size: give its length "
+				      "(mem_len)", prog->name, t->name);
+		}
+	}
+	int err = pick_engine(prog, opts->engine, &engine, &used);
+	if (err)
+		return err;
+
+	/* Regions: the context memory first, then the embedder's, the program's
+	 * global data, and what the context points to. */
+	struct bpfvm_region ctx_reg[VM_CTX_REGIONS];
+	size_t nctx = t->ctx_regions && opts->mem ?
+		      t->ctx_regions(opts->mem, ctx_reg, VM_CTX_REGIONS) : 0;
+	size_t nreg = 1 + opts->region_cnt + prog->static_region_cnt + nctx;
 	struct bpfvm_region small[8], *regions = small;
 	if (nreg > 8 && !(regions = malloc(nreg * sizeof(*regions))))
 		return vm_err(-ENOMEM, "out of memory");
-	regions[0] = (struct bpfvm_region){ opts->mem, opts->mem_len, true };
+	regions[0] = (struct bpfvm_region){ opts->mem, ctx_len, t->raw || t->ctx_writable };
+	size_t k = 1;
 	if (opts->region_cnt)
-		memcpy(regions + 1, opts->regions, opts->region_cnt * sizeof(*regions));
+		memcpy(regions + k, opts->regions, opts->region_cnt * sizeof(*regions));
+	k += opts->region_cnt;
+	if (prog->static_region_cnt)
+		memcpy(regions + k, prog->static_regions,
+		       prog->static_region_cnt * sizeof(*regions));
+	k += prog->static_region_cnt;
+	if (nctx)
+		memcpy(regions + k, ctx_reg, nctx * sizeof(*regions));
 
 	uint32_t repeat = opts->repeat ? opts->repeat : 1;
 	uint64_t r0 = 0, t0 = now_ns();
-	int err = 0;
+	uint64_t r1 = (uint64_t)(uintptr_t)opts->mem, r2 = t->raw ? opts->mem_len : 0;
 	struct vm_run run;
 	_Alignas(16) uint8_t stack[VM_STACK_TOTAL];
 	if (engine == run_jit) {
 		/* One set-up for all the runs: the lean path timing loops want. */
-		vm_run_init(&run, prog, stack, regions, nreg, opts->budget);
-		err = jit_run_repeat(prog->jit, &run, (uint64_t)(uintptr_t)opts->mem,
-				     opts->mem_len, &r0, repeat);
+		start_run(&run, prog, stack, regions, nreg, opts->budget, opts->mem);
+		err = jit_run_repeat(prog->jit, &run, r1, r2, &r0, repeat);
 	}
-	for (uint32_t k = 0; engine != run_jit && k < repeat && !err; k++) {
-		vm_run_init(&run, prog, stack, regions, nreg, opts->budget);
-		err = engine(&run, (uint64_t)(uintptr_t)opts->mem, opts->mem_len, &r0);
+	for (uint32_t i = 0; engine != run_jit && i < repeat && !err; i++) {
+		start_run(&run, prog, stack, regions, nreg, opts->budget, opts->mem);
+		err = engine(&run, r1, r2, &r0);
 		vm_run_dyn_clear(&run);
 	}
 	if (engine == run_jit)
@@ -375,12 +568,76 @@ int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
 	opts->duration_ns = (t1 - t0) / repeat;
 	opts->insn_executed = run.insn_executed;
 	opts->fault = run.fault;
-	if (opts->sz >= offsetof(struct bpfvm_run_opts, engine_used) + sizeof(opts->engine_used))
+	if (OPTS_HAS(opts, engine_used))
 		opts->engine_used = used;
 	if (err) {
 		char msg[256];
 		bpfvm_fault__str(&run.fault, msg, sizeof(msg));
+		const struct bpf_insn *at = run.fault.insn < prog->cnt &&
+			run.fault.kind == BPFVM_FAULT_UNSUPPORTED ? &prog->insns[run.fault.insn] : NULL;
+		if (at && at->code == (BPF_JMP | BPF_CALL) && (uint32_t)at->imm == VM_CORE_POISON)
+			snprintf(msg, sizeof(msg), "insn %u: reached an instruction whose CO-RE "
+				 "relocation failed (call 0x%x)", run.fault.insn, VM_CORE_POISON);
 		vm_err(err, "%s: %s", prog->name, msg);
 	}
 	return err;
+}
+
+int bpfvm_prog__run(struct bpfvm_prog *prog, void *ctx, uint64_t *retval)
+{
+	if (!prog)
+		return vm_err(-EINVAL, "bpfvm_prog__run: no program");
+	if (!prog->loaded)
+		return vm_err(-ENOENT, "%s: not loaded (load its object first)", prog->name);
+	if (prog->type->raw || !prog->type->ctx_size)
+		return vm_err(-EINVAL, "%s: %s programs need the context's length: use "
+			      "bpfvm_prog__run_opts", prog->name, prog->type->name);
+	struct bpfvm_run_opts o = { .sz = sizeof(o), .mem = ctx };
+	int err = bpfvm_prog__run_opts(prog, &o);
+	if (!err && retval)
+		*retval = o.retval;
+	return err;
+}
+
+uint32_t bpfvm_prog__type(const struct bpfvm_prog *prog)
+{
+	return prog->type ? prog->type->type : BPFVM_PROG_TYPE_NONE;
+}
+const char *bpfvm_prog__section_name(const struct bpfvm_prog *prog) { return prog->sec_name; }
+bool bpfvm_prog__loaded(const struct bpfvm_prog *prog) { return prog && prog->loaded; }
+/* The map table: the program's own once loaded; before, its object's maps. */
+static struct bpfvm_map *const *map_table(const struct bpfvm_prog *prog, size_t *cnt)
+{
+	if (prog->loaded || !prog->obj) {
+		*cnt = prog->map_table_cnt;
+		return prog->map_table;
+	}
+	return vm_object_maps(prog->obj, cnt);
+}
+
+size_t bpfvm_prog__map_cnt(const struct bpfvm_prog *prog)
+{
+	size_t n = 0;
+	map_table(prog, &n);
+	return n;
+}
+
+struct bpfvm_map *bpfvm_prog__map(const struct bpfvm_prog *prog, size_t idx)
+{
+	size_t n = 0;
+	struct bpfvm_map *const *v = prog ? map_table(prog, &n) : NULL;
+	return idx < n ? v[idx] : NULL;
+}
+
+int bpfvm_prog__set_type(struct bpfvm_prog *prog, uint32_t type)
+{
+	if (!prog)
+		return vm_err(-EINVAL, "bpfvm_prog__set_type: no program");
+	if (prog->loaded)
+		return vm_err(-EBUSY, "%s: the type cannot change once loaded", prog->name);
+	const struct vm_prog_type *t = vm_prog_type(type);
+	if (!t)
+		return vm_err(-EINVAL, "%s: unknown program type %u", prog->name, type);
+	prog->type = t;
+	return 0;
 }

@@ -22,12 +22,14 @@
 #define BPFVM_PROG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bpfvm/bpfvm.h"
 
 struct jit_image;
 struct bpfvm_map;
+struct vm_prog_type;
 
 struct bpfvm_prog {
 	char *name;
@@ -47,7 +49,57 @@ struct bpfvm_prog {
 	 * each (dropped by bpfvm_prog__free). */
 	struct bpfvm_map **maps;
 	size_t map_cnt;
+	/* The maps lddw refers to by index (src 1/2/5/6, imm = index), in the order
+	 * given (opts.maps; an object's maps), one reference each. */
+	struct bpfvm_map **map_table;
+	size_t map_table_cnt;
+	/* Memory the program reaches through lddw src 2/6 (global data), checked
+	 * mode's static regions besides the context. */
+	struct bpfvm_region *static_regions;
+	size_t static_region_cnt;
+	const struct vm_prog_type *type;	/* src/progtypes */
+	/* Objects: the program belongs to obj (not freed by bpfvm_prog__free) and is
+	 * ready to run only when loaded. */
+	struct bpfvm_object *obj;
+	char *sec_name;
+	bool loaded;
+	/* ---- Callbacks (see "Callbacks, tail calls and packet loads" below) ---- */
+	/* The instructions lddw src=4 (BPF_PSEUDO_FUNC) points at, sorted: callback
+	 * k starts at func_starts[k] (filled by vm_validate). */
+	uint32_t *func_starts;
+	size_t func_start_cnt;
 };
+
+/* Whether opts (sz bytes of it) has field F: for extensible opts structs. */
+#define OPTS_HAS(O, F) ((O) && (O)->sz >= offsetof(__typeof__(*(O)), F) + sizeof((O)->F))
+
+/* ---- Creating programs: bpfvm_prog__new and the object layer ------------------- */
+
+/* A program from insns (copied), named, of the RAW type, not ready to run; NULL
+ * when memory runs out. */
+struct bpfvm_prog *vm_prog_alloc(const struct bpf_insn *insns, size_t cnt, const char *name);
+/* What preparing needs besides the program (its type is prog->type). */
+struct vm_prepare {
+	const struct bpfvm_helper *helpers;	/* local helpers, before the type's */
+	size_t helper_cnt;
+	struct bpfvm_map *const *maps;		/* the map table (no NULLs) */
+	size_t map_cnt;
+	bool no_jit;
+};
+/* Binds helpers and maps, validates and compiles: then prog->loaded. 0 or a
+ * negative errno (logged); on failure call vm_prog_unprepare. */
+int vm_prog_prepare(struct bpfvm_prog *prog, const struct vm_prepare *a);
+/* Drops everything vm_prog_prepare made (back to not loaded). */
+void vm_prog_unprepare(struct bpfvm_prog *prog);
+/* An object's maps in order (object.c): the map table of its programs. */
+struct bpfvm_map *const *vm_object_maps(const struct bpfvm_object *obj, size_t *cnt);
+
+/* Frees the program whoever owns it. NULL is fine. */
+void vm_prog_destroy(struct bpfvm_prog *prog);
+
+/* The helper id libbpf (and our loader) write over an instruction whose CO-RE
+ * relocation failed: the validator accepts it, reaching it stops the run. */
+#define VM_CORE_POISON 0xbad2310u
 
 /* Bytes of eBPF stack a run owns: BPFVM_MAX_CALL_DEPTH frames. */
 #define VM_STACK_TOTAL (BPFVM_STACK_SIZE * BPFVM_MAX_CALL_DEPTH)
@@ -80,6 +132,25 @@ struct vm_run {
 	struct bpfvm_fault fault;
 	bool stop;				/* set by bpfvm_run_stop() */
 	uint64_t stop_retval;
+	/* The context (r1 at entry) and, for packet types, the packet LD_ABS /
+	 * LD_IND read (pkt NULL: none, they end the program with r0 = 0). */
+	void *ctx;
+	const uint8_t *pkt;
+	uint64_t pkt_len;
+	/* ---- Callbacks and tail calls (see the block at the end of this file) ---- */
+	const struct vm_engine *engine;		/* the engine running, set at entry */
+	void *engine_state;			/* its state (the JIT's context) */
+	/* The interpreter publishes these when it calls a helper; a callback
+	 * continues them: the budget countdown, frames in use - 1, and the deepest
+	 * frame zeroed this run. */
+	uint64_t left;
+	uint32_t depth;
+	uint32_t zeroed;
+	uint32_t tail_cnt;			/* tail calls made this run */
+	const struct bpfvm_prog *tail_prog;	/* a tail call to make (stop is set) */
+	uint64_t tail_r1;			/* ... and its r1 */
+	uint64_t entry_r2;			/* r2 at entry: tail-call targets get it too */
+	uint32_t cb_key[BPFVM_MAX_CALL_DEPTH];	/* for_each callbacks' array keys */
 	/* Dynamic regions: dyn[0..dyn_cnt) in the order added (a ring once full,
 	 * dyn_next = the slot to consider replacing first). Emptied at the start of
 	 * every run (vm_run_dyn_clear); last, so vm_run_init need not zero it. */
@@ -130,6 +201,11 @@ struct bpfvm_map *vm_run_map(uint64_t r);
  * freed. Maps already bound are skipped. 0, -EINVAL (a NULL map), -ENOMEM. */
 int vm_prog_bind_maps(struct bpfvm_prog *prog, struct bpfvm_map *const *maps, size_t cnt);
 
+/* The value lddw insn i (src 1/5: a map; src 2/6: value address + offset, value
+ * true) of prog stands for, from prog->map_table; adds the value's static region.
+ * 0 or -EINVAL naming the instruction. */
+int vm_prog_map_ref(struct bpfvm_prog *prog, size_t i, bool value, uint64_t *out);
+
 /* The run on this thread, for bpfvm_run_stop() and the helpers that need it. */
 extern _Thread_local struct vm_run *vm_current_run;
 
@@ -149,5 +225,63 @@ int interp_run_switch(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0
 
 /* Errno that goes with a fault kind. */
 int vm_fault_errno(enum bpfvm_fault_kind kind);
+
+/* ---- Callbacks, tail calls and packet loads --------------------------------------
+ * (src/helpers/calls.c, the engines; docs/helpers.md)
+ *
+ * Callback tokens. lddw src=4 (BPF_PSEUDO_FUNC), imm = target - (i + 1), loads
+ * VM_FUNC_TOKEN(target): 0xbfcb0000 in the high half, the target's instruction
+ * index in the low half. A constant, not an address, so every engine loads the
+ * same bits; the validator decodes the lddw as a plain one with this value.
+ * Helpers taking a callback accept only a token whose target is in
+ * prog->func_starts (of the program running at the call); anything else is
+ * -EINVAL.
+ *
+ * A callback runs like a bpf-to-bpf call: a fresh 512-byte frame below the
+ * current one (counting toward BPFVM_MAX_CALL_DEPTH), r1-r5 = its arguments,
+ * returning r0, on the engine that runs the program (vm_engine.callback), with
+ * the run's budget. A fault inside it stops the whole run with that fault (its
+ * insn is the callback's instruction); a callback that cannot start because the
+ * frames are used up faults with BPFVM_FAULT_CALL_DEPTH at the helper call.
+ * bpfvm_run_stop() and LD_ABS/LD_IND out of bounds inside it stop the whole run.
+ *
+ * Tail calls. bpf_tail_call sets run->tail_prog / tail_r1 and stop and returns
+ * 0; the engine's stop path then continues the run with that program from its
+ * first instruction in the same frame (depth 0: only the main program's frame may
+ * tail-call), r1 = tail_r1, r2 = entry_r2, other registers 0, the stack as it
+ * was. The JIT continues on the target's native code, or on the interpreter when
+ * the target has none (no_jit); the interpreter continues on itself.
+ */
+#define VM_FUNC_TOKEN_TAG	0xbfcb000000000000ull
+#define VM_FUNC_TOKEN(insn)	(VM_FUNC_TOKEN_TAG | (uint32_t)(insn))
+
+/* fault.insn of a fault at the helper call being made: the engine's stop path
+ * puts the call's index there. */
+#define VM_INSN_AT_CALL		UINT32_MAX
+
+/* What helpers need from the engine running the program. */
+struct vm_engine {
+	/* Runs callback k (prog->func_starts[k] of the running program) with r1-r5
+	 * = args: 0 and *r0, or a negative errno with the fault recorded where the
+	 * engine keeps it (at VM_INSN_AT_CALL if no frame is left). */
+	int (*callback)(struct vm_run *run, uint32_t k, const uint64_t args[5], uint64_t *r0);
+	/* Frames in use - 1 at the helper call being made. */
+	uint32_t (*depth)(const struct vm_run *run);
+};
+
+/* Takes back a region vm_run_add_region(p, len, writable) added (the latest
+ * such entry; nothing if there is none): for memory lent to a callback. */
+void vm_run_drop_region(const void *p, size_t len, bool writable);
+
+/* LD_ABS / LD_IND: the size-byte (1, 2, 4) big-endian value at byte off of
+ * run->pkt, zero-extended; off < 0, bytes past pkt_len, or no packet end the run
+ * with r0 = 0 (as bpfvm_run_stop(0)) and return 0. */
+uint64_t vm_ld_pkt(struct vm_run *run, int32_t off, uint32_t size);
+
+/* The interpreter continuing a run at a tail call's target (for the JIT, whose
+ * target has no native code): run->prog is the target; run->left and
+ * run->zeroed carry the budget and frames on; the main frame is zeroed. Returns
+ * as interp_run, with run->left updated. */
+int interp_run_tail(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0);
 
 #endif

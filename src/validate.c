@@ -7,13 +7,16 @@
  *  - each instruction: a known opcode and selector (isa.def), reserved fields zero,
  *    registers r0..r10, no write to the frame pointer r10, lddw complete with a
  *    well-formed second slot, helper ids known;
- *  - control flow: jump and call targets inside the program and never into the
- *    second slot of lddw, jumps stay inside their subprogram, no subprogram falls
- *    off its end;
+ *  - control flow: jump, call and callback (lddw src 4) targets inside the
+ *    program and never into the second slot of lddw, jumps stay inside their
+ *    subprogram, no subprogram falls off its end;
  *  - registers: no instruction reads a register that is not written on every path
  *    to it (a must-be-written data-flow analysis, as the kernel's "!read_ok").
- * Forms that need more than a raw program has (map and BTF pseudo sources of lddw,
- * kfunc calls, legacy packet loads) are refused with the reason.
+ * Map references (lddw src 1/2/5/6) become the constants they stand for
+ * (vm_prog_map_ref), callbacks their tokens (VM_FUNC_TOKEN; their targets start
+ * subprograms, listed in prog->func_starts); legacy packet loads need a program
+ * type that has a packet;
+ * BTF variables and kfunc calls are refused with the reason.
  *
  * On success prog->decoded holds the slots with code = enum isa_op and helper
  * calls resolved to prog->helper_fns indexes.
@@ -25,6 +28,7 @@
 #include "isa.h"
 #include "log.h"
 #include "prog.h"
+#include "progtypes/progtype.h"
 
 #define R(n) ((uint16_t)(1u << (n)))
 #define ARGS (R(1) | R(2) | R(3) | R(4) | R(5))
@@ -109,16 +113,45 @@ static int check_insns(struct bpfvm_prog *prog)
 			    insns[i + 1].off)
 				return vm_err(-EINVAL, "insn %zu: invalid second slot of lddw at insn %zu "
 					      "(only imm may be set)", i, i + 1);
-			if (row != ISA_LDDW)
-				return vm_err(-EINVAL, "insn %zu: lddw with pseudo source %u (%s) needs a "
-					      "loaded object with maps; raw programs cannot use it",
-					      i, in->src_reg, lddw_pseudo_name(in->src_reg));
 			dec[i + 1] = insns[i + 1];
 			dec[i + 1].code = ISA_LDDW_HI;
+			if (row == ISA_LDDW_MAP_FD || row == ISA_LDDW_MAP_IDX ||
+			    row == ISA_LDDW_MAP_VALUE || row == ISA_LDDW_MAP_IDX_VALUE) {
+				/* A map reference becomes the constant it stands for. */
+				uint64_t v;
+				int err = vm_prog_map_ref(prog, i, row == ISA_LDDW_MAP_VALUE ||
+							  row == ISA_LDDW_MAP_IDX_VALUE, &v);
+				if (err)
+					return err;
+				dec[i].code = ISA_LDDW;
+				dec[i].src_reg = 0;
+				dec[i].imm = (int32_t)(uint32_t)v;
+				dec[i + 1].imm = (int32_t)(uint32_t)(v >> 32);
+			} else if (row == ISA_LDDW_FUNC) {
+				/* A callback (src 4, BPF_PSEUDO_FUNC, imm relative to the
+				 * next slot) becomes its token (prog.h); check_flow checks
+				 * the target and makes it a subprogram. */
+				uint64_t v = VM_FUNC_TOKEN((uint32_t)((int64_t)i + 1 + in->imm));
+				dec[i].code = ISA_LDDW;
+				dec[i].src_reg = 0;
+				dec[i].imm = (int32_t)(uint32_t)v;
+				dec[i + 1].imm = (int32_t)(uint32_t)(v >> 32);
+			} else if (row != ISA_LDDW) {
+				return vm_err(-EINVAL, "insn %zu: lddw with pseudo source %u (%s) is "
+					      "not supported", i, in->src_reg,
+					      lddw_pseudo_name(in->src_reg));
+			}
 			i++;
 			break;
 		case ISA_FMT_CALL: {
 			const struct bpfvm_helper *h = vm_prog_helper(prog, (uint32_t)in->imm);
+			if (!h && (uint32_t)in->imm == VM_CORE_POISON) {
+				/* A failed CO-RE relocation (libbpf's and our loader's mark),
+				 * usually in code the program never reaches: accepted, and
+				 * it stops the run if reached (as an unsupported instruction). */
+				dec[i].code = ISA_CALL_KFUNC;
+				break;
+			}
 			if (!h)
 				return vm_err(-EINVAL, "insn %zu: unknown helper id %d", i, in->imm);
 			int slot = helper_slot(prog, h);
@@ -132,8 +165,12 @@ static int check_insns(struct bpfvm_prog *prog)
 				      "raw programs cannot use it", i, in->imm);
 		case ISA_FMT_LDABS:
 		case ISA_FMT_LDIND:
-			return vm_err(-EINVAL, "insn %zu: legacy packet load %s needs a socket "
-				      "filter program type; raw programs cannot use it", i, r->conf);
+			if (!prog->type || !prog->type->ld_abs)
+				return vm_err(-EINVAL, "insn %zu: legacy packet load %s needs a "
+					      "socket_filter or sched_cls program; %s programs cannot "
+					      "use it", i, r->conf,
+					      prog->type ? prog->type->name : "raw");
+			break;
 		default:
 			break;
 		}
@@ -141,8 +178,34 @@ static int check_insns(struct bpfvm_prog *prog)
 	return 0;
 }
 
-/* Pass 2: jump and call targets, subprogram boundaries. subprog_of[i] = start. */
-static int check_flow(const struct bpfvm_prog *prog, uint32_t *subprog_of, uint8_t *is_start)
+/* Whether decoded slot i is lddw src=4 (a callback; decoded as a plain lddw). */
+static bool is_func_ref(const struct bpfvm_prog *prog, size_t i)
+{
+	return prog->decoded[i].code == ISA_LDDW && prog->insns[i].src_reg == BPF_PSEUDO_FUNC;
+}
+
+#define START_FUNC 2u	/* is_start bit: a callback starts here (1: any subprogram) */
+
+/* Collects the callback starts (is_start & START_FUNC) into prog->func_starts. */
+static int collect_funcs(struct bpfvm_prog *prog, const uint8_t *is_start)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < prog->cnt; i++)
+		n += (is_start[i] & START_FUNC) != 0;
+	if (!n)
+		return 0;
+	prog->func_starts = malloc(n * sizeof(*prog->func_starts));
+	if (!prog->func_starts)
+		return vm_err(-ENOMEM, "out of memory validating %zu instructions", prog->cnt);
+	for (size_t i = 0; i < prog->cnt; i++)
+		if (is_start[i] & START_FUNC)
+			prog->func_starts[prog->func_start_cnt++] = (uint32_t)i;
+	return 0;
+}
+
+/* Pass 2: jump and call targets, callbacks (lddw src=4), subprogram boundaries.
+ * subprog_of[i] = start. */
+static int check_flow(struct bpfvm_prog *prog, uint32_t *subprog_of, uint8_t *is_start)
 {
 	const struct bpf_insn *dec = prog->decoded;
 	size_t cnt = prog->cnt;
@@ -150,17 +213,22 @@ static int check_flow(const struct bpfvm_prog *prog, uint32_t *subprog_of, uint8
 	is_start[0] = 1;
 	for (size_t i = 0; i < cnt; i++) {
 		int row = dec[i].code;
-		if (row == ISA_LDDW_HI || isa_rows[row].fmt != ISA_FMT_CALL_LOCAL)
+		bool func = is_func_ref(prog, i);
+		if (row == ISA_LDDW_HI || (!func && isa_rows[row].fmt != ISA_FMT_CALL_LOCAL))
 			continue;
-		int64_t t = isa_target(&dec[i], row, i);
+		const char *what = func ? "callback" : "call";
+		int64_t t = func ? (int64_t)i + 1 + prog->insns[i].imm : isa_target(&dec[i], row, i);
 		if (t < 0 || (uint64_t)t >= cnt)
-			return vm_err(-EINVAL, "insn %zu: call to insn %lld is out of range "
-				      "(program has %zu instructions)", i, (long long)t, cnt);
+			return vm_err(-EINVAL, "insn %zu: %s to insn %lld is out of range "
+				      "(program has %zu instructions)", i, what, (long long)t, cnt);
 		if (dec[t].code == ISA_LDDW_HI)
-			return vm_err(-EINVAL, "insn %zu: call into the second slot of lddw at insn %lld",
-				      i, (long long)t);
-		is_start[t] = 1;
+			return vm_err(-EINVAL, "insn %zu: %s into the second slot of lddw at insn %lld",
+				      i, what, (long long)t);
+		is_start[t] |= func ? 1 | START_FUNC : 1;
 	}
+	int err = collect_funcs(prog, is_start);
+	if (err)
+		return err;
 	uint32_t cur = 0;
 	for (size_t i = 0; i < cnt; i++) {
 		if (is_start[i])
@@ -223,9 +291,10 @@ static int check_regs(const struct bpfvm_prog *prog, const uint8_t *is_start)
 		if (!queued[t_]) { queued[t_] = 1; work[top++] = (uint32_t)t_; } \
 	} } while (0)
 
-	/* Raw programs start with r1 = memory, r2 = its length; subprograms with
-	 * their arguments r1-r5. r10 is always valid. */
-	FLOW(0, R(1) | R(2) | R(10));
+	/* Raw programs start with r1 = memory, r2 = its length, the other types with
+	 * r1 = the context; subprograms with their arguments r1-r5. r10 is always
+	 * valid. */
+	FLOW(0, (!prog->type || prog->type->raw ? R(1) | R(2) : R(1)) | R(10));
 	for (size_t i = 1; i < cnt; i++)
 		if (is_start[i])
 			FLOW(i, ARGS | R(10));

@@ -241,6 +241,93 @@ fail:
 	return err;
 }
 
+int kbpf_map_create(uint32_t type, uint32_t key_size, uint32_t value_size,
+		    uint32_t max_entries, uint32_t map_flags)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = type;
+	attr.key_size = key_size;
+	attr.value_size = value_size;
+	attr.max_entries = max_entries;
+	attr.map_flags = map_flags;
+	return sys_bpf(BPF_MAP_CREATE, &attr);
+}
+
+int kbpf_map_update(int map_fd, const void *key, const void *value, uint64_t flags)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)map_fd;
+	attr.key = ptr_u64(key);
+	attr.value = ptr_u64(value);
+	attr.flags = flags;
+	return sys_bpf(BPF_MAP_UPDATE_ELEM, &attr);
+}
+
+int kbpf_map_lookup(int map_fd, const void *key, void *value)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)map_fd;
+	attr.key = ptr_u64(key);
+	attr.value = ptr_u64(value);
+	return sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr);
+}
+
+int kbpf_map_delete(int map_fd, const void *key)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)map_fd;
+	attr.key = ptr_u64(key);
+	return sys_bpf(BPF_MAP_DELETE_ELEM, &attr);
+}
+
+static int prog_load_type(uint32_t prog_type, const struct bpf_insn *insns, size_t cnt,
+			  uint32_t log_level, char *log, size_t log_len)
+{
+	static const char license[] = "GPL";
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = prog_type;
+	attr.insns = ptr_u64(insns);
+	attr.insn_cnt = (uint32_t)cnt;
+	attr.license = ptr_u64(license);
+	if (log_level && log && log_len) {
+		attr.log_level = log_level;
+		attr.log_buf = ptr_u64(log);
+		attr.log_size = log_len > UINT32_MAX ? UINT32_MAX : (uint32_t)log_len;
+	}
+	return sys_bpf(BPF_PROG_LOAD, &attr);
+}
+
+int kbpf_prog_load(uint32_t prog_type, const struct bpf_insn *insns, size_t cnt,
+		   char *log, size_t log_len)
+{
+	int fd, again;
+
+	if (log && log_len)
+		log[0] = 0;
+	if (cnt > UINT32_MAX)
+		return -E2BIG;
+	/* Without a log first, then with one only to learn why (as kbpf_prog_load_xdp:
+	 * a log that overflows can fail an otherwise good load). */
+	fd = prog_load_type(prog_type, insns, cnt, 0, NULL, 0);
+	if (fd >= 0 || !log || log_len < 2)
+		return fd;
+	again = prog_load_type(prog_type, insns, cnt, 1, log, log_len);
+	if (again >= 0)
+		return again;
+	log[log_len - 1] = 0;
+	return fd;
+}
+
 #else /* no bpf() on this system */
 
 int kbpf_array_create(uint32_t value_size, uint32_t max_entries)
@@ -269,6 +356,27 @@ int kbpf_probe(char *reason, size_t len)
 {
 	if (reason)
 		snprintf(reason, len, "no bpf() system call on this platform");
+	return -ENOSYS;
+}
+int kbpf_map_create(uint32_t type, uint32_t key_size, uint32_t value_size,
+		    uint32_t max_entries, uint32_t map_flags)
+{
+	(void)type; (void)key_size; (void)value_size; (void)max_entries; (void)map_flags;
+	return -ENOSYS;
+}
+int kbpf_map_update(int map_fd, const void *key, const void *value, uint64_t flags)
+{
+	(void)map_fd; (void)key; (void)value; (void)flags;
+	return -ENOSYS;
+}
+int kbpf_map_lookup(int map_fd, const void *key, void *value)
+{
+	(void)map_fd; (void)key; (void)value;
+	return -ENOSYS;
+}
+int kbpf_map_delete(int map_fd, const void *key)
+{
+	(void)map_fd; (void)key;
 	return -ENOSYS;
 }
 
@@ -321,6 +429,45 @@ void kbpf_raw_close(struct kbpf_raw *kr)
 	if (kr->res_map_fd >= 0)
 		close(kr->res_map_fd);
 	kr->prog_fd = kr->mem_map_fd = kr->res_map_fd = -1;
+}
+
+int kbpf_num_possible_cpus(void)
+{
+	/* A list of ranges: "0-3", "0,2-5,7". */
+	char buf[4096];
+	unsigned long lo, hi;
+	const char *p;
+	char *end;
+	size_t n;
+	int cnt = 0;
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	for (p = buf; *p && *p != '\n';) {
+		lo = strtoul(p, &end, 10);
+		if (end == p)
+			return -EINVAL;
+		hi = lo;
+		p = end;
+		if (*p == '-') {
+			hi = strtoul(p + 1, &end, 10);
+			if (end == p + 1 || hi < lo)
+				return -EINVAL;
+			p = end;
+		}
+		if (hi - lo >= (unsigned long)(1 << 20) - (unsigned long)cnt)
+			return -E2BIG;
+		cnt += (int)(hi - lo + 1);
+		if (*p == ',')
+			p++;
+		else if (*p && *p != '\n')
+			return -EINVAL;
+	}
+	return cnt > 0 ? cnt : -EINVAL;
 }
 
 /* Lines of the verifier log that are not the reason for a rejection. */
@@ -401,3 +548,43 @@ void kbpf_log_reason(const char *log, char *out, size_t len)
 	}
 	snprintf(out, len, "%.*s", (int)llen[pick], line[pick]);
 }
+
+/* ---- Program types (tests/test_progtypes.c): the full BPF_PROG_TEST_RUN ------------- */
+#if defined(__linux__) && defined(__NR_bpf)
+
+int kbpf_test_run_full(int prog_fd, struct kbpf_test_run *t)
+{
+	union bpf_attr attr;
+	int err;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.test.prog_fd = (uint32_t)prog_fd;
+	attr.test.data_in = ptr_u64(t->data_in);
+	attr.test.data_size_in = t->data_size_in;
+	attr.test.data_out = ptr_u64(t->data_out);
+	attr.test.data_size_out = t->data_size_out;
+	attr.test.ctx_in = ptr_u64(t->ctx_in);
+	attr.test.ctx_size_in = t->ctx_size_in;
+	attr.test.ctx_out = ptr_u64(t->ctx_out);
+	attr.test.ctx_size_out = t->ctx_size_out;
+	attr.test.repeat = t->repeat;
+	err = sys_bpf(BPF_PROG_TEST_RUN, &attr);
+	/* The kernel writes the outputs back before reporting -ENOSPC. */
+	if (err == 0 || err == -ENOSPC) {
+		t->data_size_out = attr.test.data_size_out;
+		t->ctx_size_out = attr.test.ctx_size_out;
+		t->retval = attr.test.retval;
+		t->duration_ns = attr.test.duration;
+	}
+	return err < 0 ? err : 0;
+}
+
+#else
+
+int kbpf_test_run_full(int prog_fd, struct kbpf_test_run *t)
+{
+	(void)prog_fd; (void)t;
+	return -ENOSYS;
+}
+
+#endif

@@ -89,6 +89,57 @@ int kbpf_raw_run(struct kbpf_raw *kr, void *mem, uint32_t repeat, uint64_t *r0,
 /* Releases the maps and the program; kr may be re-used. NULL-safe. */
 void kbpf_raw_close(struct kbpf_raw *kr);
 
+/*
+ * Generic maps and programs (the map benchmark, bench/bench_maps.c). The map type,
+ * flags and update flags are the kernel's numbers (BPF_MAP_TYPE_HASH, BPF_F_NO_PREALLOC,
+ * BPF_ANY ...); keys and values are key_size / value_size bytes, and per-CPU values
+ * are kbpf_num_possible_cpus() values of round_up(value_size, 8) bytes each, as
+ * bpf(2) has them.
+ */
+/* BPF_MAP_CREATE. fd or negative errno; the caller close()s it. */
+int kbpf_map_create(uint32_t type, uint32_t key_size, uint32_t value_size,
+		    uint32_t max_entries, uint32_t map_flags);
+/* BPF_MAP_UPDATE_ELEM / _LOOKUP_ELEM / _DELETE_ELEM: 0 or a negative errno
+ * (-ENOENT: no such key, -EEXIST, -E2BIG ...). */
+int kbpf_map_update(int map_fd, const void *key, const void *value, uint64_t flags);
+int kbpf_map_lookup(int map_fd, const void *key, void *value);
+int kbpf_map_delete(int map_fd, const void *key);
+/* The kernel's possible CPUs (/sys/devices/system/cpu/possible): how many values a
+ * per-CPU map's element has from user space. A negative errno if unknown. */
+int kbpf_num_possible_cpus(void);
+
+#ifdef __linux__
+/* Loads insns[0..cnt) as a GPL program of prog_type (BPF_PROG_TYPE_XDP ...). The
+ * instructions may refer to maps by fd: lddw with src_reg BPF_PSEUDO_MAP_FD and imm
+ * = the fd (BPF_PSEUDO_MAP_VALUE: the address of a value). fd, or a negative errno
+ * with the verifier's log in log[0..log_len) as kbpf_prog_load_xdp. */
+int kbpf_prog_load(uint32_t prog_type, const struct bpf_insn *insns, size_t cnt,
+		   char *log, size_t log_len);
+#endif
+
+/*
+ * ---- Program types (tests/test_progtypes.c) --------------------------------------
+ * BPF_PROG_TEST_RUN with all its inputs and outputs, as bpf_attr.test has them.
+ * data_size_out / ctx_size_out: in, the room in data_out / ctx_out (the kernel
+ * copies everything when data_size_out is 0); out, the bytes the kernel produced.
+ * The outputs are filled even when the call fails with -ENOSPC (as the kernel does).
+ */
+struct kbpf_test_run {
+	const void *data_in;
+	uint32_t data_size_in;
+	void *data_out;
+	uint32_t data_size_out;		/* in: room; out: bytes */
+	const void *ctx_in;
+	uint32_t ctx_size_in;
+	void *ctx_out;
+	uint32_t ctx_size_out;		/* in: room; out: bytes */
+	uint32_t repeat;		/* 0 = 1 */
+	uint32_t retval;		/* out: the last run's (32-bit) return value */
+	uint32_t duration_ns;		/* out: mean per run */
+};
+/* 0 or a negative errno (-EINVAL for inputs the program type refuses, -ENOSPC ...). */
+int kbpf_test_run_full(int prog_fd, struct kbpf_test_run *t);
+
 /* The first line of a verifier log that says why it rejected the program: the last
  * non-empty line not starting with "processed " / "verification time" etc. Copies it
  * into out[0..len). */

@@ -5,13 +5,16 @@
  * How a program is laid out. The main program and up to three subprograms, one
  * after the other, each:
  *   prologue   save r1 (context memory) at [r10-8] and r2 (its length) at
- *              [r10-16] of the frame, then write every other register r0..r9
- *              that is not written yet (main: all but r1, r2; a subprogram: r0,
- *              r6..r9 — r1..r5 are its arguments), so no later read can see a
- *              register the validator thinks unwritten;
+ *              [r10-16] of the frame — in a subprogram run as a bpf_loop
+ *              callback r1 is the index (small) and r2 the context memory, so
+ *              the two slots are then written the other way round — then write
+ *              every other register r0..r9 that is not written yet (main: all
+ *              but r1, r2; a subprogram: r0, r6..r9 — r1..r5 are its
+ *              arguments), so no later read can see a register the validator
+ *              thinks unwritten;
  *   body       random items (below), never crossing the subprogram's end;
  *   epilogue   fold a few registers into r0, exit.
- * Calls (helper, callx, local) clobber r1..r5, so every call is followed by a
+ * Calls (helper, callx, local, bpf_loop) clobber r1..r5, so every call is followed by a
  * window that writes all five again; the window only writes, so a jump landing
  * inside it is harmless. Forward jumps get their distance when the subprogram is
  * finished (clamped to its final exit); backward jumps go to slots already
@@ -30,7 +33,8 @@
  * the budget), a raw backward jump, a helper call, callx to a known or unknown
  * id, a local call (mostly to a later subprogram; some go anywhere, the caller
  * and the main program included, so some recursion runs into the call-depth
- * limit), exit.
+ * limit), a bpf_loop call whose callback is a subprogram chosen the same way
+ * (lddw src=4; a few loop counts and flags out of the helper's range), exit.
  *
  * Which rows. progen_init() probes every isa.def row once: a minimal program
  * holding the row (selector field set, other fields zero, helper/local call
@@ -56,9 +60,9 @@
 #define SLOT_LEN	(-16)	/* [r10-16]: its length */
 #define EPILOGUE_MAX	5	/* fold up to 4 registers, exit */
 #define MIN_SUB_BODY	14	/* body slots of a subprogram, at least */
-/* Body slots of all subprograms together, at most: prologues (10 slots for the
- * main program, 7 for others) and epilogues must fit in PROGEN_MAX_INSNS too. */
-#define MAX_BODY	(PROGEN_MAX_INSNS - 10 - 7 * (PROGEN_MAX_SUBPROGS - 1) - \
+/* Body slots of all subprograms together, at most: prologues (10 slots each)
+ * and epilogues must fit in PROGEN_MAX_INSNS too. */
+#define MAX_BODY	(PROGEN_MAX_INSNS - 10 - 10 * (PROGEN_MAX_SUBPROGS - 1) - \
 			 EPILOGUE_MAX * PROGEN_MAX_SUBPROGS)
 
 /* ---- Helpers the programs call -------------------------------------------------- */
@@ -667,15 +671,33 @@ static void item_callx(struct progen *g, size_t end)
 	emit_reinit(g);
 }
 
+/* The subprogram a call or callback at slot at goes to (patched in at the end
+ * of generation), or false when there is none to choose: mostly a later
+ * subprogram (no cycle); a quarter of the calls, or of those from the last
+ * subprogram a half, go anywhere (recursion). */
+static bool pick_callee(struct progen *g, size_t *to)
+{
+	const size_t later = g->sub_cnt - 1 - g->cur_sub;
+	bool cycle = later ? chance(g, 1, 4) : chance(g, 1, 2);
+	if (!later && !cycle)
+		return false;
+	*to = cycle ? rnd(g, g->sub_cnt) : g->cur_sub + 1 + rnd(g, later);
+	return true;
+}
+
+static void add_call(struct progen *g, size_t at, size_t to)
+{
+	g->call_at[g->ncall] = at;
+	g->call_to[g->ncall] = to;
+	g->ncall++;
+}
+
 /* A call to a subprogram, with r1/r2 = the context memory and its length as
  * every subprogram expects, and sometimes r3 = a pointer into this frame. */
 static void item_call_local(struct progen *g, size_t end)
 {
-	/* Mostly calls to later subprograms (no cycle); a quarter of them, or of
-	 * those from the last subprogram a half, go anywhere (recursion). */
-	const size_t later = g->sub_cnt - 1 - g->cur_sub;
-	bool cycle = later ? chance(g, 1, 4) : chance(g, 1, 2);
-	if (!room(g, end, 5 + 1 + REINIT_SLOTS) || (!later && !cycle)) {
+	size_t to;
+	if (!room(g, end, 5 + 1 + REINIT_SLOTS) || !pick_callee(g, &to)) {
 		item_alu(g, end);
 		return;
 	}
@@ -688,10 +710,40 @@ static void item_call_local(struct progen *g, size_t end)
 	if (chance(g, 1, 2))
 		emit(g, BPF_MOV64_IMM(4, imm32(g)));
 	struct bpf_insn in = row_insn(pick_row(g, CAT_CALL_LOCAL));
-	size_t at = emit(g, in);
-	g->call_at[g->ncall] = at;
-	g->call_to[g->ncall] = cycle ? rnd(g, g->sub_cnt) : g->cur_sub + 1 + rnd(g, later);
-	g->ncall++;
+	add_call(g, emit(g, in), to);
+	emit_reinit(g);
+}
+
+#define ID_BPF_LOOP	181
+
+/* bpf_loop(count, a subprogram, the context memory or a pointer into this
+ * frame or anything, flags): a few counts past 1 << 23 (-E2BIG), flags != 0
+ * (-EINVAL); 1000 calls outlast the budget. */
+static void item_bpf_loop(struct progen *g, size_t end)
+{
+	size_t to;
+	if (!room(g, end, 7 + REINIT_SLOTS) || !pick_callee(g, &to)) {
+		item_alu(g, end);
+		return;
+	}
+	static const int32_t counts[] = { 1, 2, 3, 0, 5, 1000, 0x800001, -1 };
+	emit(g, BPF_MOV64_IMM(1, counts[rnd(g, chance(g, 1, 8) ? 8 : 5)]));
+	add_call(g, emit(g, BPFVM_INSN(BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_FUNC, 0, 0)), to);
+	g->noland[emit(g, (struct bpf_insn){ 0 })] = 1;
+	switch (rnd(g, 4)) {
+	case 0: case 1:
+		emit(g, BPF_LDX_MEM(BPF_DW, 3, R10, SLOT_MEM));
+		break;
+	case 2:
+		emit(g, BPF_MOV64_REG(3, R10));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, 3, -8 * (int32_t)rnd(g, 64)));
+		break;
+	default:
+		emit(g, BPF_MOV64_IMM(3, imm32(g)));
+		break;
+	}
+	emit(g, BPF_MOV64_IMM(4, chance(g, 1, 16)));
+	g->noland[emit(g, BPF_CALL_HELPER(ID_BPF_LOOP))] = 1;
 	emit_reinit(g);
 }
 
@@ -716,6 +768,7 @@ static const struct {
 	{ item_call, CAT_CALL, 5 },
 	{ item_callx, CAT_CALLX, 3 },
 	{ item_call_local, CAT_CALL_LOCAL, 5 },
+	{ item_bpf_loop, CAT_CALL, 2 },
 	{ item_exit, CAT_EXIT, 2 },
 	{ item_other, CAT_OTHER, 2 },
 };
@@ -750,6 +803,12 @@ static void subprog(struct progen *g, size_t s, size_t body)
 	g->nfwd = 0;
 	emit(g, BPF_STX_MEM(BPF_DW, R10, 1, SLOT_MEM));
 	emit(g, BPF_STX_MEM(BPF_DW, R10, 2, SLOT_LEN));
+	if (s > 0) {
+		/* A callback's r1 is the index, r2 the memory: swap the slots */
+		emit(g, BPF_JMP_IMM(BPF_JGT, 1, 0xffffff, 2));
+		emit(g, BPF_STX_MEM(BPF_DW, R10, 2, SLOT_MEM));
+		emit(g, BPF_STX_MEM(BPF_DW, R10, 1, SLOT_LEN));
+	}
 	for (uint8_t r = 0; r < R10; r++)
 		if (r == 0 || r >= 6 || (s == 0 && r >= 3))
 			emit(g, chance(g, 1, 3) ? BPF_MOV32_IMM(r, imm32(g))

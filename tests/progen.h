@@ -14,7 +14,8 @@
  * backward loops (some endless: the budget stops them), loads, stores and
  * atomics on the stack and the context memory (mostly in bounds, sometimes not),
  * local calls (some recursive past the depth limit), helper calls and callx to
- * known and unknown ids. Each program comes with its context memory (length and
+ * known and unknown ids, bpf_loop calls with subprograms as callbacks (nesting,
+ * some past the depth limit, some with arguments the helper refuses). Each program comes with its context memory (length and
  * contents), also drawn from the choices.
  *
  * Running. progen_compare() runs one program on the reference engine and on the

@@ -171,7 +171,8 @@ static void test_xdp_hash(const char *dir)
 	const struct ldr_map *m = map(obj, "counts");
 	if (p && m) {
 		CHECK_STR(p->sec_name, "xdp", "section");
-		CHECK_U64(p->kind, LDR_PROG_XDP, "kind");
+		CHECK_U64(bpfvm_prog_type__from_section(p->sec_name), BPFVM_PROG_TYPE_XDP,
+			  "type from SEC()");
 		CHECK_U64(p->func_cnt, 1, "no subprograms");
 		CHECK_U64(p->insn_cnt, func_insns(obj, "xdp_count"), "insns");
 		if (clang14)
@@ -230,7 +231,8 @@ static void test_globals(const char *dir)
 	CHECK_U64(obj->map_cnt, 4, "four global-data maps");
 	if (!p || !ro || !da || !bss || !ex)
 		goto out;
-	CHECK_U64(p->kind, LDR_PROG_SOCKET, "kind");
+	CHECK_U64(bpfvm_prog_type__from_section(p->sec_name), BPFVM_PROG_TYPE_SOCKET_FILTER,
+		  "type from SEC()");
 	if (clang14)
 		CHECK_U64(p->insn_cnt, 34, "insns (clang 14)");
 	CHECK_U64(ro->origin, LDR_MAP_RODATA, ".rodata");
@@ -293,7 +295,8 @@ static void test_calls(const char *dir)
 	const struct ldr_prog *tc = prog(obj, "tc_main"), *up = prog(obj, "probe_malloc");
 	if (tc) {
 		CHECK_STR(tc->sec_name, "tc", "section");
-		CHECK_U64(tc->kind, LDR_PROG_TC, "kind");
+		CHECK_U64(bpfvm_prog_type__from_section(tc->sec_name), BPFVM_PROG_TYPE_SCHED_CLS,
+			  "type from SEC()");
 		CHECK_U64(tc->func_cnt, 4, "tc_main + square, global_sum, add3");
 		CHECK_STR(tc->funcs[0].name, "tc_main", "entry");
 		if (tc->func_cnt == 4) {
@@ -320,7 +323,8 @@ static void test_calls(const char *dir)
 	}
 	if (up) {
 		CHECK_STR(up->sec_name, "uprobe/libc.so.6:malloc", "section kept");
-		CHECK_U64(up->kind, LDR_PROG_UPROBE, "kind");
+		CHECK_U64(bpfvm_prog_type__from_section(up->sec_name), BPFVM_PROG_TYPE_KPROBE,
+			  "type from SEC()");
 		CHECK_U64(up->func_cnt, 2, "probe_malloc + add3 (own copy)");
 		CHECK_STR(nth_target(up, 0, 0, false), "add3", "call add3");
 		if (clang14)
@@ -339,7 +343,8 @@ static void test_legacy(const char *dir)
 	const struct ldr_prog *p = prog(obj, "trace_openat");
 	const struct ldr_map *a = map(obj, "legacy_array"), *h = map(obj, "legacy_hash");
 	if (p && a && h) {
-		CHECK_U64(p->kind, LDR_PROG_TRACEPOINT, "kind");
+		CHECK_U64(bpfvm_prog_type__from_section(p->sec_name), BPFVM_PROG_TYPE_TRACEPOINT,
+			  "type from SEC()");
 		CHECK(a->origin == LDR_MAP_LEGACY && a->type == BPFVM_MAP_TYPE_ARRAY &&
 		      a->key_size == 4 && a->value_size == 8 && a->max_entries == 16 &&
 		      a->map_flags == 0, "legacy_array");
@@ -869,11 +874,150 @@ static void test_btf_format(void)
 	btf_free(btf);
 }
 
+/* Appends s to the string table tab (len bytes so far): its offset. */
+static uint32_t str_add(char *tab, size_t *len, const char *s)
+{
+	uint32_t off = (uint32_t)*len;
+	memcpy(tab + *len, s, strlen(s) + 1);
+	*len += strlen(s) + 1;
+	return off;
+}
+
+/* btf_format_json: every kind in both notations, escaping, anonymous members,
+ * truncation (the C notation must not change). */
+static void test_btf_format_json(void)
+{
+	uint8_t raw[1024] = { 0 };
+	uint8_t *t = raw + 24;
+	char strs[256] = "";
+	size_t sl = 1, tl = 0;
+#define S(s) str_add(strs, &sl, s)
+	TY(S("int"), BTFK_INT, 0, 0, 4); W(32 | BTF_INT_SIGNED << 24);		/* 1 */
+	TY(S("char"), BTFK_INT, 0, 0, 1); W(8 | BTF_INT_CHAR << 24);		/* 2 */
+	TY(0, BTFK_ARRAY, 0, 0, 0); W(2); W(1); W(4);				/* 3 char[4] */
+	TY(S("e"), BTFK_ENUM, 0, 2, 4); W(S("RED")); W(1); W(S("BLUE")); W(2);	/* 4 */
+	TY(S("_Bool"), BTFK_INT, 0, 0, 1); W(8 | BTF_INT_BOOL << 24);		/* 5 */
+	TY(0, BTFK_PTR, 0, 0, 1);						/* 6 int * */
+	TY(S("double"), BTFK_FLOAT, 0, 0, 8);					/* 7 */
+	TY(0, BTFK_UNION, 0, 2, 4);						/* 8 anon */
+	W(S("x")); W(1); W(0);
+	W(S("y")); W(1); W(0);
+	TY(S("s"), BTFK_STRUCT, 1, 10, 40);					/* 9 */
+	W(S("a")); W(1); W(0);
+	W(S("s")); W(3); W(32);
+	W(0); W(8); W(64);			/* anonymous union */
+	W(0); W(1); W(3u << 24 | 96);		/* anonymous bitfield: padding */
+	W(S("bf")); W(1); W(3u << 24 | 99);
+	W(S("b")); W(5); W(104);
+	W(S("c")); W(2); W(112);
+	W(S("col")); W(4); W(128);
+	W(S("p")); W(6); W(192);
+	W(S("f")); W(7); W(256);
+	TY(S("v1"), BTFK_VAR, 0, 0, 1); W(1);					/* 10 */
+	TY(S("v2"), BTFK_VAR, 0, 0, 3); W(1);					/* 11 */
+	TY(S(".data"), BTFK_DATASEC, 0, 2, 8);					/* 12 */
+	W(10); W(0); W(4);
+	W(11); W(4); W(4);
+	TY(S("__int128"), BTFK_INT, 0, 0, 16); W(128);				/* 13 */
+	TY(S("q\"t"), BTFK_ENUM, 0, 1, 4); W(S("A\"B")); W(0);			/* 14 */
+#undef S
+	w16(raw, 0xeB9F);
+	raw[2] = 1;
+	w32(raw + 4, 24);
+	w32(raw + 12, (uint32_t)tl);
+	w32(raw + 16, (uint32_t)tl);
+	w32(raw + 20, (uint32_t)sl);
+	memcpy(t + tl, strs, sl);
+	struct btf *btf = btf_parse(raw, 24 + tl + sl, "test");
+	CHECK(btf != NULL, "parse: %s", test_log_last());
+	if (!btf)
+		return;
+
+	uint8_t v[40] = { 0xfe, 0xff, 0xff, 0xff, 'h', 'i', 0, 0, 7, 0, 0, 0, 0x28, 1, 'q' };
+	uint32_t col = 2;
+	uint64_t ptr = 0x1000;
+	double f = 1.5;
+	memcpy(v + 16, &col, 4);
+	memcpy(v + 24, &ptr, 8);
+	memcpy(v + 32, &f, 8);
+	char buf[256];
+	CHECK(btf_format_json(btf, 9, v, sizeof(v), buf, sizeof(buf)) == 0, "json struct");
+	CHECK_STR(buf, "{\"a\": -2, \"s\": \"hi\", \"x\": 7, \"y\": 7, \"bf\": -3, \"b\": true, "
+		  "\"c\": \"q\", \"col\": \"BLUE\", \"p\": 4096, \"f\": 1.5}", "json struct");
+	CHECK(btf_format(btf, 9, v, sizeof(v), buf, sizeof(buf)) == 0, "C struct");
+	CHECK_STR(buf, "{.a = -2, .s = \"hi\", {.x = 7, .y = 7}, 0, .bf = -3, .b = true, "
+		  ".c = 'q', .col = BLUE, .p = 0x1000, .f = 1.5}", "C struct unchanged");
+	CHECK(btf_format_value(btf, 9, v, sizeof(v), false, buf, sizeof(buf)) == 0, "value C");
+
+	/* escapes: JSON's \u00XX where C has \xXX; a non-printable char; no name */
+	memcpy(v + 4, "h\"\n\x01", 4);
+	v[14] = 1;
+	col = 7;
+	memcpy(v + 16, &col, 4);
+	CHECK(btf_format_json(btf, 9, v, sizeof(v), buf, sizeof(buf)) == 0, "json escapes");
+	CHECK_CONTAINS(buf, "\"s\": \"h\\\"\\n\\u0001\", ", "json string escapes");
+	CHECK_CONTAINS(buf, "\"c\": \"\\u0001\", \"col\": 7, ", "json char and enum number");
+	btf_format(btf, 9, v, sizeof(v), buf, sizeof(buf));
+	CHECK_CONTAINS(buf, ".s = \"h\\\"\\n\\x01\", ", "C string escapes");
+	CHECK_CONTAINS(buf, ".c = 1, .col = 7, ", "C char and enum number");
+
+	/* global data, a wide int, a quoted name, a non-finite float */
+	uint8_t d[8] = { 0xff, 0xff, 0xff, 0xff, 'a', 'b', 0, 0 };
+	CHECK(btf_format_json(btf, 12, d, sizeof(d), buf, sizeof(buf)) == 0, "json datasec");
+	CHECK_STR(buf, "{\"v1\": -1, \"v2\": \"ab\"}", "json datasec");
+	btf_format(btf, 12, d, sizeof(d), buf, sizeof(buf));
+	CHECK_STR(buf, "{.v1 = -1, .v2 = \"ab\"}", "C datasec");
+	uint8_t wide[16] = { 1, [15] = 0x80 };
+	btf_format_json(btf, 13, wide, sizeof(wide), buf, sizeof(buf));
+	CHECK_STR(buf, "\"0x80000000000000000000000000000001\"", "json int128");
+	uint32_t zero = 0;
+	btf_format_json(btf, 14, &zero, 4, buf, sizeof(buf));
+	CHECK_STR(buf, "\"A\\\"B\"", "json enumerator name escaped");
+	uint64_t inf = 0x7ff0000000000000ull;
+	btf_format_json(btf, 7, &inf, 8, buf, sizeof(buf));
+	CHECK_STR(buf, "\"inf\"", "json infinity");
+	btf_format(btf, 7, &inf, 8, buf, sizeof(buf));
+	CHECK_STR(buf, "inf", "C infinity");
+
+	/* errors: too small, cut */
+	CHECK(btf_format_json(btf, 9, v, 39, buf, sizeof(buf)) == -EINVAL, "json size too small");
+	CHECK(btf_format_json(btf, 9, v, sizeof(v), buf, 8) == -ENOSPC, "json cut");
+	CHECK_STR(buf, "{\"a\": -", "json cut text");
+	CHECK(btf_format(btf, 9, v, sizeof(v), buf, 8) == 0, "C cut is not an error");
+	CHECK(btf_format_value(btf, 9, v, sizeof(v), false, buf, 8) == -ENOSPC, "value C cut");
+	btf_free(btf);
+}
+
+/* btf_format_json on clang's BTF: a map value struct and a .rodata DATASEC. */
+static void test_btf_json_objects(const char *dir)
+{
+	char buf[256];
+	struct ldr_object *obj = load(dir, "xdp_hash");
+	const struct ldr_map *m = obj ? map(obj, "counts") : NULL;
+	if (m) {
+		uint64_t v[2] = { 3, 1500 };
+		CHECK(btf_format_json(obj->btf, m->btf_value, v, sizeof(v), buf, sizeof(buf)) == 0,
+		      "json counts");
+		CHECK_STR(buf, "{\"packets\": 3, \"bytes\": 1500}", "json struct stats");
+	}
+	ldr_object_free(obj);
+	obj = load(dir, "globals");
+	m = obj ? map(obj, ".rodata") : NULL;
+	if (m) {
+		CHECK(btf_format_json(obj->btf, m->btf_value, m->init, m->value_size, buf,
+				      sizeof(buf)) == 0, "json .rodata");
+		CHECK_CONTAINS(buf, "\"cfg_limit\": 100", "json .rodata");
+		CHECK_CONTAINS(buf, "\"cfg_mask\": 65280", "json .rodata");
+	}
+	ldr_object_free(obj);
+}
+
 int main(int argc, char **argv)
 {
 	test_log_capture();
 	test_handmade();
 	test_btf_format();
+	test_btf_format_json();
 #ifdef BPFVM_LOADER_OBJ_DIRS
 	char dirs[4096];
 	snprintf(dirs, sizeof(dirs), "%s", BPFVM_LOADER_OBJ_DIRS);
@@ -888,6 +1032,7 @@ int main(int argc, char **argv)
 		test_mapinmap(dir);
 		test_loop(dir);
 		test_core(dir);
+		test_btf_json_objects(dir);
 		test_mutations(dir, "xdp_hash");
 		test_mutations(dir, "core");
 	}

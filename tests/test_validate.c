@@ -120,7 +120,8 @@ int main(void)
 	}
 	{
 		struct bpf_insn p[] = { BPF_LD_IMM64_RAW(1, BPF_PSEUDO_MAP_FD, 3), MOV0, EXIT };
-		reject(p, N(p), EINVAL, "insn 0: lddw with pseudo source 1 (map fd)", "map fd lddw");
+		reject(p, N(p), EINVAL, "insn 0: lddw refers to map 3, but the program has 0 maps",
+		       "map fd lddw without maps");
 	}
 	{
 		struct bpf_insn p[] = { BPF_LD_IMM64(0, 0x123456789ull), EXIT };
@@ -210,7 +211,8 @@ int main(void)
 	{
 		struct bpf_insn p[] = { BPF_MOV64_REG(6, 1), BPFVM_INSN(BPF_LD | BPF_ABS | BPF_W, 0, 0, 0, 4),
 					EXIT };
-		reject(p, N(p), EINVAL, "insn 1: legacy packet load ldabsw needs a socket filter",
+		reject(p, N(p), EINVAL, "insn 1: legacy packet load ldabsw needs a socket_filter or sched_cls program; raw "
+		       "programs cannot use it",
 		       "ld_abs");
 	}
 	/* registers written before read */

@@ -155,9 +155,68 @@ BPFVM_API void bpfvm_run_stop(uint64_t retval);
 typedef void (*bpfvm_trace_fn)(const char *line, size_t len, void *user);
 BPFVM_API void bpfvm_set_trace(bpfvm_trace_fn fn, void *user);
 
+/* ---- Program types ---------------------------------------------------------------
+ * A program type says what r1 points to when the program runs (its context), how
+ * much of that memory the program may touch, what else the context points to (a
+ * packet), which extra helpers its programs see and how a test run builds the
+ * context. The kernel's types keep the kernel's numbers and context layouts
+ * (struct xdp_md, struct __sk_buff, struct pt_regs), so programs compiled for
+ * Linux read their context unchanged. Packet data lives below 4 GiB, so the 32-bit
+ * `data` / `data_end` fields of xdp_md and __sk_buff hold real addresses.
+ */
+enum bpfvm_prog_type {
+	/* bpfvm's own: r1 = memory, r2 = its length (bpfvm_run_opts.mem, mem_len);
+	 * the conformance suite's convention. The default. */
+	BPFVM_PROG_TYPE_RAW = 0,
+	BPFVM_PROG_TYPE_SOCKET_FILTER = 1,	/* ctx: struct __sk_buff; LD_ABS/LD_IND */
+	BPFVM_PROG_TYPE_KPROBE = 2,		/* uprobe/uretprobe: ctx: struct pt_regs */
+	BPFVM_PROG_TYPE_SCHED_CLS = 3,		/* tc: ctx: struct __sk_buff, data at L2 */
+	BPFVM_PROG_TYPE_TRACEPOINT = 5,		/* ctx: the event's record */
+	BPFVM_PROG_TYPE_XDP = 6,		/* ctx: struct xdp_md */
+	BPFVM_PROG_TYPE_USER_BASE = 0x10000,	/* embedders' types start here */
+	/* An object's program whose SEC() names no type (until set_type). */
+	BPFVM_PROG_TYPE_NONE = 0xffffffff,
+};
+
+struct bpfvm_region;	/* below: memory a program may touch */
+struct bpfvm_prog;
+
+/* An embedder's program type, for its own hook: r1 = a context of ctx_size bytes
+ * that the embedder builds and passes to bpfvm_prog__run. */
+struct bpfvm_prog_type_def {
+	size_t sz;
+	uint32_t type;			/* >= BPFVM_PROG_TYPE_USER_BASE, unique */
+	const char *name;		/* "my_hook": shown by tools (copied) */
+	/* Object sections "SEC_PREFIX" and "SEC_PREFIX/..." get this type
+	 * (NULL: none; copied). */
+	const char *sec_prefix;
+	uint32_t ctx_size;		/* bytes at r1 the program may read, > 0 */
+	bool ctx_writable;		/* may programs write them */
+	/* Helpers only programs of this type see (copied), as bpfvm_prog_opts. */
+	const struct bpfvm_helper *helpers;
+	size_t helper_cnt;
+	/* More memory a run may touch, found from the context (a buffer it points
+	 * to): fills at most max regions and returns how many. NULL: none. */
+	size_t (*ctx_regions)(const void *ctx, struct bpfvm_region *regions, size_t max);
+};
+/* Registers a program type process-wide. -EINVAL (type below
+ * BPFVM_PROG_TYPE_USER_BASE, no name, ctx_size 0), -EEXIST (type, name or
+ * sec_prefix taken), -ENOMEM. */
+BPFVM_API int bpfvm_prog_type__register(const struct bpfvm_prog_type_def *def);
+/* "xdp", "socket_filter", "sched_cls", "kprobe", "tracepoint", "raw", or an
+ * embedder's name; NULL for an unknown type. */
+BPFVM_API const char *bpfvm_prog_type__name(uint32_t type);
+/* The type whose name is name (as above), or -ENOENT. */
+BPFVM_API long long bpfvm_prog_type__from_name(const char *name);
+/* The type a SEC() name implies, as libbpf guesses it: "xdp", "xdp/...",
+ * "socket", "tc", "classifier", "tcx/...", "uprobe/...", "uretprobe/...",
+ * "tracepoint/...", "tp/...", "raw"; an embedder's sec_prefix. -ENOENT if none. */
+BPFVM_API long long bpfvm_prog_type__from_section(const char *sec_name);
+
 /* ---- Programs ----------------------------------------------------------------- */
 struct bpfvm_prog;
 struct bpfvm_map;
+struct bpfvm_object;
 
 struct bpfvm_prog_opts {
 	size_t sz;
@@ -176,7 +235,16 @@ struct bpfvm_prog_opts {
 	 * program is freed. map_cnt without maps is -EINVAL, as is a NULL entry. */
 	struct bpfvm_map *const *maps;
 	size_t map_cnt;
+	/* enum bpfvm_prog_type or an embedder's type (default RAW). */
+	uint32_t prog_type;
 };
+/* Map references in instructions: lddw with src_reg BPF_PSEUDO_MAP_FD (1) or
+ * BPF_PSEUDO_MAP_IDX (5) and imm = i loads maps[i] (bpfvm has no file
+ * descriptors: the index plays the fd's part, as the kernel's fd_array); src_reg
+ * BPF_PSEUDO_MAP_VALUE (2) or BPF_PSEUDO_MAP_IDX_VALUE (6), imm = i and the second
+ * slot's imm = off loads the address of byte off of maps[i]'s value at index 0 (an
+ * ARRAY; off < value_size): global data. That value is memory the program may
+ * use (read-only with BPFVM_F_RDONLY_PROG). */
 /* Checks the program's structure and prepares it to run. Errors (EINVAL) name the
  * instruction index: unknown opcode, reserved fields not zero, bad register, write
  * to r10, jump out of range or into the middle of lddw, truncated lddw, falling off
@@ -184,7 +252,22 @@ struct bpfvm_prog_opts {
  * never written. The instructions are copied. */
 BPFVM_API struct bpfvm_prog *bpfvm_prog__new(const struct bpf_insn *insns, size_t cnt,
 					    const struct bpfvm_prog_opts *opts);
+/* Frees a program made by bpfvm_prog__new (programs of an object belong to it:
+ * bpfvm_object__close frees them, this call ignores them). NULL is fine. */
 BPFVM_API void bpfvm_prog__free(struct bpfvm_prog *prog);
+BPFVM_API uint32_t bpfvm_prog__type(const struct bpfvm_prog *prog);
+/* The SEC() name for a program of an object; "" otherwise. */
+BPFVM_API const char *bpfvm_prog__section_name(const struct bpfvm_prog *prog);
+/* Before bpfvm_object__load: sets the type of an object's program (when its
+ * section name says nothing, or to override it). -EBUSY once loaded. */
+BPFVM_API int bpfvm_prog__set_type(struct bpfvm_prog *prog, uint32_t type);
+/* Whether the program is ready to run (bpfvm_prog__new, or its object loaded). */
+BPFVM_API bool bpfvm_prog__loaded(const struct bpfvm_prog *prog);
+/* The maps the program's lddw instructions refer to by index (its opts.maps, or
+ * for an object's program the object's maps in order, from open on): map idx,
+ * or NULL. */
+BPFVM_API size_t bpfvm_prog__map_cnt(const struct bpfvm_prog *prog);
+BPFVM_API struct bpfvm_map *bpfvm_prog__map(const struct bpfvm_prog *prog, size_t idx);
 BPFVM_API const char *bpfvm_prog__name(const struct bpfvm_prog *prog);
 BPFVM_API size_t bpfvm_prog__insn_cnt(const struct bpfvm_prog *prog);
 BPFVM_API const struct bpf_insn *bpfvm_prog__insns(const struct bpfvm_prog *prog);
@@ -262,9 +345,53 @@ struct bpfvm_run_opts {
  * the host. Thread-safe: one prog may run on several threads at once; mem is
  * then shared, and atomics on it are atomic. A run uses about 18 KiB of the
  * calling thread's stack (the program's 32 frames of 512 bytes, and the table
- * of map values and ring-buffer records the run may access). -EINVAL if
- * mem_len is set without mem. */
+ * of map values and ring-buffer records the run may access), plus about 2 KiB
+ * per callback in progress (bpf_loop inside bpf_loop ...: at most 31). -EINVAL
+ * if mem_len is set without mem. */
 BPFVM_API int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts);
+/* For typed programs: bpfvm_run_opts.mem is the context (r1) and mem_len must be 0
+ * or the type's context size (TRACEPOINT records vary: mem_len is their length,
+ * required); the program may touch the context (read-only unless
+ * the type allows writes) and what the type finds from it (the packet of an
+ * xdp_md / __sk_buff whose data fields the caller set), besides the regions. */
+
+/* Runs prog once on the default engine with r1 = ctx (checked mode as above):
+ * 0 and *retval = r0, or a negative errno (the fault goes to the log). RAW
+ * programs and TRACEPOINT records need a length: use bpfvm_prog__run_opts
+ * (-EINVAL here). */
+BPFVM_API int bpfvm_prog__run(struct bpfvm_prog *prog, void *ctx, uint64_t *retval);
+
+/* A test run, as the kernel's BPF_PROG_TEST_RUN (bpf_prog_test_run_opts): the
+ * program type builds the context from data_in / ctx_in the way the kernel does
+ * (XDP: the packet in a frame with 256 bytes of headroom, ctx_in a struct xdp_md
+ * whose data is the metadata length and data_end = data_size_in; SOCKET_FILTER /
+ * SCHED_CLS: an skb from an Ethernet frame (at least 14 bytes), ctx_in a struct
+ * __sk_buff of which only the fields the kernel accepts may be set; other types:
+ * ctx_in is the context itself, no data). RAW: data_in is the memory. After the
+ * runs, data_out gets the packet as the program left it (-ENOSPC when
+ * data_size_out is too small: what fits is copied, data_size_out says what was
+ * needed) and ctx_out the context. */
+struct bpfvm_test_run_opts {
+	size_t sz;
+	const void *data_in;	/* in */
+	void *data_out;		/* out; NULL: not wanted */
+	uint32_t data_size_in;
+	uint32_t data_size_out;	/* in: room in data_out; out: bytes of output data */
+	const void *ctx_in;
+	void *ctx_out;
+	uint32_t ctx_size_in;
+	uint32_t ctx_size_out;	/* in: room; out: bytes */
+	uint32_t repeat;	/* runs (0 = 1); results are the last run's */
+	enum bpfvm_engine engine;
+	uint64_t budget;	/* instructions per run; 0 = none */
+	uint64_t retval;	/* out */
+	uint64_t duration_ns;	/* out: mean per run */
+	struct bpfvm_fault fault;	/* out */
+	enum bpfvm_engine engine_used;	/* out */
+};
+/* 0, or a negative errno: -EINVAL (inputs the type does not accept: the log
+ * says which), -ENOSPC (see above), -ENOENT (not loaded), or the run's fault. */
+BPFVM_API int bpfvm_prog__test_run(struct bpfvm_prog *prog, struct bpfvm_test_run_opts *opts);
 
 /* ---- Maps ----------------------------------------------------------------------
  * Kernel map types, numbers, flags and error codes, so objects written for the
@@ -346,11 +473,24 @@ BPFVM_API int bpfvm_map__lookup_and_delete_elem(struct bpfvm_map *map, const voi
  * -ENOENT after the last. */
 BPFVM_API int bpfvm_map__get_next_key(const struct bpfvm_map *map, const void *cur_key,
 				      void *next_key, size_t key_sz);
+/* As BPF_MAP_FREEZE: user space may no longer change the map (updates and
+ * deletes: -EPERM); programs still may unless BPFVM_F_RDONLY_PROG. -EBUSY when
+ * already frozen, -EPERM for BPFVM_F_WRONLY_PROG maps, -ENOTSUP for map-in-map,
+ * PROG_ARRAY and RINGBUF. */
+BPFVM_API int bpfvm_map__freeze(struct bpfvm_map *map);
 /* Map-in-map and PROG_ARRAY slots hold maps and programs: store with these. */
 BPFVM_API int bpfvm_map__update_inner_map(struct bpfvm_map *outer, const void *key, size_t key_sz,
 					  struct bpfvm_map *inner, uint64_t flags);
 BPFVM_API int bpfvm_map__update_prog(struct bpfvm_map *prog_array, uint32_t index,
 				     struct bpfvm_prog *prog, uint64_t flags);
+/* Formats a key (value false) or value of map, data[0..size), from the BTF of
+ * the object the map came from, into buf (NUL-terminated, cut to len): as C
+ * ("{.a = 1, .b = \"x\"}") or, with BPFVM_FORMAT_JSON, as JSON ({"a": 1, "b": "x"}),
+ * the way bpftool prints maps with BTF. -ENOENT when the map has no BTF for it
+ * (print hex), -EINVAL (size too small), -ENOSPC (cut). */
+#define BPFVM_FORMAT_JSON 1u
+BPFVM_API int bpfvm_map__format(const struct bpfvm_map *map, bool value, const void *data,
+				size_t size, unsigned flags, char *buf, size_t len);
 /* The number of CPU slots per-CPU maps keep (the machine's CPU count). */
 BPFVM_API int bpfvm_num_cpu_slots(void);
 
@@ -366,6 +506,64 @@ BPFVM_API struct bpfvm_ring_buffer *bpfvm_ring_buffer__new(struct bpfvm_map *rin
 BPFVM_API int bpfvm_ring_buffer__poll(struct bpfvm_ring_buffer *rb, int timeout_ms);
 BPFVM_API int bpfvm_ring_buffer__consume(struct bpfvm_ring_buffer *rb);
 BPFVM_API void bpfvm_ring_buffer__free(struct bpfvm_ring_buffer *rb);
+
+/* ---- Objects -------------------------------------------------------------------
+ * An eBPF object file as clang -O2 -g -target bpf writes it for libbpf
+ * (docs/loader.md): programs per SEC(), BTF-defined and legacy maps, global data,
+ * CO-RE. The flow is libbpf's:
+ *
+ *	obj = bpfvm_object__open_file("prog.bpf.o", NULL);	parse; maps exist
+ *	(optional: bpfvm_prog__set_type, bpfvm_map__update_elem on .rodata/.data)
+ *	bpfvm_object__load(obj);			programs ready; .rodata frozen
+ *	prog = bpfvm_object__find_program_by_name(obj, "xdp_count");
+ *	bpfvm_prog__test_run(prog, &topts);
+ *	bpfvm_object__close(obj);
+ *
+ * The object owns its programs and holds a reference on each of its maps; take
+ * one with bpfvm_map__ref for a map that should outlive the object.
+ */
+struct bpfvm_object_open_opts {
+	size_t sz;
+	const char *object_name;	/* default: the file name without directory */
+	/* BTF to resolve CO-RE relocations against (a raw BTF file such as
+	 * /sys/kernel/btf/vmlinux, or an ELF object's .BTF), as libbpf's
+	 * btf_custom_path. NULL: the object's own BTF (user-space types). */
+	const char *btf_custom_path;
+	bool no_jit;			/* load programs for the interpreter only */
+	/* Helpers every program of the object sees, as bpfvm_prog_opts.helpers. */
+	const struct bpfvm_helper *helpers;
+	size_t helper_cnt;
+};
+/* Opens an object: parses and links it and creates its maps (global data filled
+ * in), so .rodata / .data can still be changed before load. NULL + errno:
+ * EINVAL (malformed: the log names the section and byte offset), ENOENT / EIO
+ * (file), E2BIG, ENOMEM. */
+BPFVM_API struct bpfvm_object *bpfvm_object__open_file(const char *path,
+						     const struct bpfvm_object_open_opts *opts);
+BPFVM_API struct bpfvm_object *bpfvm_object__open_mem(const void *buf, size_t len,
+						    const struct bpfvm_object_open_opts *opts);
+/* Prepares every program (types, helpers, maps, validation, JIT), freezes
+ * .rodata and fills PROG_ARRAY slots from .values. A program whose type is not
+ * known (unrecognised SEC() and no bpfvm_prog__set_type) is -EINVAL naming it.
+ * On failure nothing is half-loaded: the object can be closed. -EBUSY if loaded. */
+BPFVM_API int bpfvm_object__load(struct bpfvm_object *obj);
+BPFVM_API void bpfvm_object__close(struct bpfvm_object *obj);
+BPFVM_API const char *bpfvm_object__name(const struct bpfvm_object *obj);
+BPFVM_API const char *bpfvm_object__license(const struct bpfvm_object *obj);
+/* Programs in section order; NULL prev gives the first, NULL after the last. */
+BPFVM_API struct bpfvm_prog *bpfvm_object__next_program(const struct bpfvm_object *obj,
+						     const struct bpfvm_prog *prev);
+BPFVM_API struct bpfvm_prog *bpfvm_object__find_program_by_name(const struct bpfvm_object *obj,
+							     const char *name);
+/* Maps in the object's order (BTF-defined, legacy, then global data named
+ * ".rodata", ".data", ".bss", ...). */
+BPFVM_API struct bpfvm_map *bpfvm_object__next_map(const struct bpfvm_object *obj,
+						const struct bpfvm_map *prev);
+BPFVM_API struct bpfvm_map *bpfvm_object__find_map_by_name(const struct bpfvm_object *obj,
+							const char *name);
+/* Takes a reference on map (drop it with bpfvm_map__free): keeps an object's map
+ * alive after bpfvm_object__close. Returns map. */
+BPFVM_API struct bpfvm_map *bpfvm_map__ref(struct bpfvm_map *map);
 
 #ifdef __cplusplus
 }

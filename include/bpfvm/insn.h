@@ -119,6 +119,15 @@ struct bpf_insn {
 	BPFVM_INSN(BPF_LD | BPF_DW | BPF_IMM, DST, SRC, 0, (int32_t)(uint32_t)(uint64_t)(IMM)), \
 	BPFVM_INSN(0, 0, 0, 0, (int32_t)(uint32_t)((uint64_t)(IMM) >> 32))
 #define BPF_LD_IMM64(DST, IMM)		BPF_LD_IMM64_RAW(DST, 0, IMM)
+/* lddw with both immediates given (pseudo sources: map index, value offset). */
+#define BPF_LD_IMM64_RAW_FULL(DST, SRC, OFF1, OFF2, IMM1, IMM2) \
+	BPFVM_INSN(BPF_LD | BPF_DW | BPF_IMM, DST, SRC, OFF1, IMM1), \
+	BPFVM_INSN(0, 0, 0, OFF2, IMM2)
+/* Map references (bpfvm_prog_opts.maps index IDX in place of the kernel's fd):
+ * dst = the map; dst = &value[0] + OFF of an ARRAY (global data). */
+#define BPF_LD_MAP_FD(DST, IDX)		BPF_LD_IMM64_RAW(DST, BPF_PSEUDO_MAP_FD, IDX)
+#define BPF_LD_MAP_VALUE(DST, IDX, OFF) \
+	BPF_LD_IMM64_RAW_FULL(DST, BPF_PSEUDO_MAP_VALUE, 0, 0, IDX, OFF)
 #define BPF_LDX_MEM(SZ, DST, SRC, OFF)	BPFVM_INSN(BPF_LDX | (SZ) | BPF_MEM, DST, SRC, OFF, 0)
 #define BPF_LDX_MEMSX(SZ, DST, SRC, OFF) BPFVM_INSN(BPF_LDX | (SZ) | BPF_MEMSX, DST, SRC, OFF, 0)
 #define BPF_STX_MEM(SZ, DST, SRC, OFF)	BPFVM_INSN(BPF_STX | (SZ) | BPF_MEM, DST, SRC, OFF, 0)

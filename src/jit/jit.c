@@ -1,7 +1,8 @@
 /*
  * jit.c — the x86-64 JIT: analysis, the per-instruction emitters, the passes that
  * converge on the shortest encoding, the W^X image, and the run-time support that
- * the native code calls (checks, faults). The design is described in jit.h.
+ * the native code calls (checks, faults) or that calls it (callbacks, tail calls).
+ * The design is described in jit.h.
  *
  * Passes. Emission runs over the whole program until the image stops shrinking:
  * every position the code refers to is a label (one per instruction, then shared
@@ -44,9 +45,9 @@ struct jit_ctx {
 	uint64_t left;			/* budget countdown while r9 is saved */
 	uint32_t depth;			/* frames in use - 1 */
 	uint32_t zeroed;		/* deepest frame zeroed this run */
+	bool main_zeroed;		/* the main frame is zeroed (see jit_tail) */
 	uint64_t stack_top;
-	uint64_t saved_rsp;		/* rsp in the trampoline, to unwind */
-	uint32_t tail_cnt;		/* tail calls so far (see jit.h) */
+	uint64_t saved_rsp;		/* rsp in the innermost entry, to unwind */
 	uint64_t copy_left;		/* budget a block's slow copy started with */
 	struct vm_run *run;
 	const struct jit_image *img;
@@ -56,6 +57,10 @@ struct jit_ctx {
 _Static_assert(offsetof(struct jit_ctx, m_wlim) + 32 <= 128, "fast-path fields need disp8");
 
 typedef uint64_t (*jit_entry_fn)(struct jit_ctx *ctx, uint64_t r1, uint64_t r2);
+/* The callback entry: runs the subprogram whose frame prologue is at prologue in
+ * the frame whose top is top, with BPF r1-r5 = args; returns r0. */
+typedef uint64_t (*jit_callback_fn)(struct jit_ctx *ctx, const void *prologue,
+				    const uint64_t *args, uint64_t top);
 
 struct jit_image {
 	uint8_t *code;
@@ -66,6 +71,10 @@ struct jit_image {
 	const struct bpf_insn *insns;	/* prog->decoded */
 	size_t cnt;
 	bool checked;
+	bool uses_stack;	/* the main trampoline zeroes the main frame */
+	uint32_t tail_entry;	/* offsets of the tail-call and callback entries */
+	uint32_t cb_entry;
+	uint32_t *cb_prologue;	/* per prog->func_starts[k]: its frame prologue */
 };
 
 /* ---- Packed fault descriptions (r10d when native code calls into C) ------------ */
@@ -95,6 +104,9 @@ enum {
 	L_CHK_MEM,	/* called: r11 = addr, r10d = packed: other regions */
 	L_CALLX,	/* called: r11 = id, r10d = packed: r11 = helper or fault */
 	L_ZERO,		/* called: zero the frame below rbp */
+	L_BODY,		/* the main trampoline after zeroing the main frame */
+	L_TAIL,		/* entry: a tail call's target (jit_tail) */
+	L_CALLBACK,	/* entry: a callback (jit_callback) */
 	L__COUNT,
 };
 #define LBL_UNKNOWN	UINT32_MAX
@@ -315,10 +327,19 @@ static void jit_fault(struct jit_ctx *c, uint32_t packed, uint64_t addr, uint64_
 	record(c, (enum bpfvm_fault_kind)(packed & PK_LOW), packed, addr, 0, left);
 }
 
+/* A helper (or packet load) set run->stop: a callback it ran faulted (already
+ * recorded with its budget) or found no frame left at this call, bpf_tail_call
+ * asked for a tail call (jit_run_repeat makes it), or the run ends with
+ * stop_retval. Returns r0. */
 static uint64_t jit_stopped(struct jit_ctx *c, uint32_t packed, uint64_t left)
 {
+	if (c->fault.kind != BPFVM_FAULT_NONE) {
+		if (c->fault.insn == VM_INSN_AT_CALL)
+			record(c, c->fault.kind, packed, 0, 0, left);
+		return 0;
+	}
 	record(c, BPFVM_FAULT_NONE, packed, 0, 0, left);
-	return c->run->stop_retval;
+	return c->run->tail_prog ? 0 : c->run->stop_retval;
 }
 
 static bpfvm_helper_fn jit_callx(struct jit_ctx *c, uint64_t id, uint32_t packed, uint64_t left)
@@ -732,6 +753,25 @@ static void after_helper(struct jit_state *st, size_t i, bool exact)
 	jump(st, CC_NE, l);					/* jne .stopped */
 }
 
+/* Calls fn (NULL: the function in r11) with its arguments in place (BPF r1-r5
+ * for a helper): the budget saved for callbacks, r1-r5 = 0 afterwards, the stop
+ * check. */
+static void emit_helper_call(struct jit_state *st, size_t i, bool exact, const void *fn)
+{
+	struct x86_buf *b = &st->b;
+	if (st->checked)
+		x86_store_r(b, 8, CTX, CTX_OFF(left), LEFT);	/* mov [ctx.left], r9 */
+	if (fn)
+		call_abs(st, fn);				/* call fn */
+	else
+		x86_call_r(b, R11);				/* call r11 */
+	/* The ABI leaves r1-r5 undefined after a helper call; bpfvm defines them as 0
+	 * so every engine agrees and no host value (rdi..r8) reaches the program. */
+	for (int r = 1; r <= 5; r++)
+		x86_mov_ri32(b, xr(r), 0);			/* xor r32, r32 */
+	after_helper(st, i, exact);
+}
+
 static void emit_call(struct jit_state *st, size_t i, bool exact, int row, const struct bpf_insn *in)
 {
 	struct x86_buf *b = &st->b;
@@ -739,18 +779,26 @@ static void emit_call(struct jit_state *st, size_t i, bool exact, int row, const
 		x86_mov_rr(b, true, R11, xr(in->dst_reg));	/* mov r11, dst (helper id) */
 		x86_mov_ri32(b, R10, pack(i, exact, BPFVM_FAULT_BAD_CALL));	/* mov r10d, packed */
 		call_label(st, lbl_fixed(st, L_CALLX));		/* call .callx (r11 = fn) */
+		emit_helper_call(st, i, exact, NULL);
+		return;
 	}
-	if (st->checked)
-		x86_store_r(b, 8, CTX, CTX_OFF(left), LEFT);	/* mov [ctx.left], r9 */
-	if (row == ISA_CALLX)
-		x86_call_r(b, R11);				/* call r11 */
-	else
-		call_abs(st, (const void *)st->prog->helper_fns[(uint32_t)in->imm]);	/* call helper */
-	/* The ABI leaves r1-r5 undefined after a helper call; bpfvm defines them as 0
-	 * so every engine agrees and no host value (rdi..r8) reaches the program. */
-	for (int r = 1; r <= 5; r++)
-		x86_mov_ri32(b, xr(r), 0);			/* xor r32, r32 */
-	after_helper(st, i, exact);
+	emit_helper_call(st, i, exact, (const void *)st->prog->helper_fns[(uint32_t)in->imm]);
+}
+
+/* LD_ABS / LD_IND: r0 = vm_ld_pkt(run, imm or src32 + imm, size), as a helper. */
+static void emit_ld_pkt(struct jit_state *st, size_t i, bool exact, int row, const struct bpf_insn *in)
+{
+	struct x86_buf *b = &st->b;
+	if (isa_rows[row].fmt == ISA_FMT_LDIND) {
+		x86_mov_rr(b, false, RSI, xr(in->src_reg));	/* mov esi, src32 */
+		if (in->imm)
+			x86_alu_ri(b, false, ALU_ADD, RSI, in->imm);	/* add esi, imm */
+	} else {
+		x86_mov_ri32(b, RSI, (uint32_t)in->imm);	/* mov esi, imm */
+	}
+	x86_load(b, LD_64, RDI, CTX, CTX_OFF(run));		/* mov rdi, [ctx.run] */
+	x86_mov_ri32(b, RDX, isa_rows[row].bits / 8u);		/* mov edx, size */
+	emit_helper_call(st, i, exact, (const void *)vm_ld_pkt);
 }
 
 static void emit_call_local(struct jit_state *st, size_t i, const struct bpf_insn *in, int row)
@@ -802,13 +850,16 @@ static void emit_insn(struct jit_state *st, size_t i, bool exact)
 		return;
 	}
 	switch ((enum isa_op)row) {
-	/* Forms the validator refuses: they stop the run if ever reached. */
+	/* Forms the validator refuses or decodes into plain lddw: they stop the
+	 * run if ever reached. */
 	case ISA_LDDW_MAP_FD: case ISA_LDDW_MAP_VALUE: case ISA_LDDW_BTF_VAR: case ISA_LDDW_FUNC:
 	case ISA_LDDW_MAP_IDX: case ISA_LDDW_MAP_IDX_VALUE:
-	case ISA_LDABS_W: case ISA_LDABS_H: case ISA_LDABS_B:
-	case ISA_LDIND_W: case ISA_LDIND_H: case ISA_LDIND_B:
 	case ISA_CALL_KFUNC:
 		fault_if(st, -1, i, exact, BPFVM_FAULT_UNSUPPORTED);	/* jmp .unsupported */
+		return;
+	case ISA_LDABS_W: case ISA_LDABS_H: case ISA_LDABS_B:
+	case ISA_LDIND_W: case ISA_LDIND_H: case ISA_LDIND_B:
+		emit_ld_pkt(st, i, exact, row, in);
 		return;
 	case ISA_LDDW:
 		x86_mov_ri(b, d, (uint64_t)(uint32_t)in[0].imm |
@@ -887,7 +938,10 @@ static void emit_insn(struct jit_state *st, size_t i, bool exact)
 
 /* ---- Whole image ------------------------------------------------------------------ */
 
-static void emit_trampoline(struct jit_state *st)
+/* The start of every entry from C: saves the host's callee-saved registers the
+ * image uses (the exits pop the same ones), aligns rsp, r12 = ctx (rdi), and
+ * remembers rsp for unwinding. */
+static void emit_enter(struct jit_state *st)
 {
 	struct x86_buf *b = &st->b;
 	for (size_t k = 0; k < st->nsaved; k++)
@@ -896,6 +950,13 @@ static void emit_trampoline(struct jit_state *st)
 		x86_alu_ri(b, true, ALU_SUB, RSP, 8);		/* sub rsp, 8 (align) */
 	x86_mov_rr(b, true, CTX, RDI);				/* mov r12, rdi (ctx) */
 	x86_store_r(b, 8, CTX, CTX_OFF(saved_rsp), RSP);	/* mov [ctx.saved_rsp], rsp */
+}
+
+/* A program's registers at its start (also a tail call's target): rbp = the top
+ * of the main frame, r9 = the budget, BPF r1/r2 from the arguments, the rest 0. */
+static void emit_start_regs(struct jit_state *st)
+{
+	struct x86_buf *b = &st->b;
 	x86_load(b, LD_64, RBP, CTX, CTX_OFF(stack_top));	/* mov rbp, [ctx.stack_top] */
 	if (st->checked)
 		x86_load(b, LD_64, LEFT, CTX, CTX_OFF(left));	/* mov r9, [ctx.left] */
@@ -906,8 +967,15 @@ static void emit_trampoline(struct jit_state *st)
 		x86_mov_ri32(b, zero[k], 0);			/* xor r32, r32 */
 	for (size_t k = 2; k < st->nsaved; k++)
 		x86_mov_ri32(b, st->saved[k], 0);		/* xor r6-r9 */
+}
+
+static void emit_trampoline(struct jit_state *st)
+{
+	emit_enter(st);
+	emit_start_regs(st);
 	if (st->uses_stack)
 		call_label(st, lbl_fixed(st, L_ZERO));		/* call .zero_frame */
+	bind(st, lbl_fixed(st, L_BODY));
 	if (st->main_called) {
 		call_label(st, st->tlabel[0]);			/* call .prologue_0 */
 		jump(st, -1, lbl_fixed(st, L_EXIT));		/* jmp .exit */
@@ -988,6 +1056,29 @@ static void emit_shared(struct jit_state *st)
 	bind(st, lbl_fixed(st, L_ZERO));
 	x86_zero_below_rbp(b, BPFVM_STACK_SIZE);		/* .zero_frame: 512 bytes below rbp */
 	x86_ret(b);						/* ret */
+
+	/* A tail call's target (jit_entry_fn): the main trampoline without zeroing
+	 * the main frame, which the caller's program has been using. */
+	bind(st, lbl_fixed(st, L_TAIL));
+	emit_enter(st);						/* .tail: */
+	emit_start_regs(st);
+	jump(st, -1, lbl_fixed(st, L_BODY));			/* jmp .body */
+
+	/* A callback (jit_callback_fn): calls the subprogram's frame prologue as a
+	 * local call does, in the frame jit_callback prepared; its exit returns here. */
+	if (st->prog->func_start_cnt) {
+		bind(st, lbl_fixed(st, L_CALLBACK));
+		emit_enter(st);					/* .callback: */
+		x86_mov_rr(b, true, R11, RSI);			/* mov r11, rsi (prologue) */
+		x86_mov_rr(b, true, R10, RDX);			/* mov r10, rdx (args) */
+		x86_mov_rr(b, true, RBP, RCX);			/* mov rbp, rcx (frame top) */
+		if (st->checked)
+			x86_load(b, LD_64, LEFT, CTX, CTX_OFF(left));	/* mov r9, [ctx.left] */
+		for (int r = 1; r <= 5; r++)
+			x86_load(b, LD_64, xr(r), R10, 8 * (r - 1));	/* mov rN, [r10 + 8*(N-1)] */
+		x86_call_r(b, R11);				/* call r11 */
+		jump(st, -1, lbl_fixed(st, L_EXIT));		/* jmp .exit (rax = r0) */
+	}
 
 	/* Frame prologues: the return address plus r6-r9 plus padding = 48 bytes. */
 	for (size_t t = 0; t < st->cnt; t++) {
@@ -1120,8 +1211,17 @@ static int analyse(struct jit_state *st)
 				return -EINVAL;
 			st->flags[t] |= FL_LEADER | (fmt == ISA_FMT_CALL_LOCAL ? FL_TARGET : 0);
 		}
-		if (isa_is_jump(row) || fmt == ISA_FMT_CALL_LOCAL || fmt == ISA_FMT_EXIT)
+		/* A helper call ends its block too: a callback it runs is charged
+		 * from the countdown the block left, exactly as the interpreter's. */
+		if (isa_is_jump(row) || fmt == ISA_FMT_CALL_LOCAL || fmt == ISA_FMT_EXIT ||
+		    fmt == ISA_FMT_CALL || fmt == ISA_FMT_CALLX)
 			st->flags[next] |= FL_LEADER;
+	}
+	/* Callbacks start subprograms, entered through their frame prologues. */
+	for (size_t k = 0; k < st->prog->func_start_cnt; k++) {
+		if (st->prog->func_starts[k] >= cnt)
+			return -EINVAL;
+		st->flags[st->prog->func_starts[k]] |= FL_LEADER | FL_TARGET;
 	}
 	st->saved[st->nsaved++] = RBP;
 	st->saved[st->nsaved++] = R12;
@@ -1252,9 +1352,11 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	size_t len = st.b.pos;
 	memset(map + len, 0xcc, map_len - len);			/* int3 after the code */
 	img = calloc(1, sizeof(*img));
-	if (img)
+	if (img) {
 		img->insn_off = malloc((st.cnt + 1) * sizeof(*img->insn_off));
-	if (!img || !img->insn_off) {
+		img->cb_prologue = calloc(prog->func_start_cnt + 1, sizeof(*img->cb_prologue));
+	}
+	if (!img || !img->insn_off || !img->cb_prologue) {
 		err = vm_err(-ENOMEM, "%s: JIT: out of memory", prog->name);
 		goto fail;
 	}
@@ -1271,12 +1373,19 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	img->insns = prog->decoded;
 	img->cnt = prog->cnt;
 	img->checked = st.checked;
+	img->uses_stack = st.uses_stack;
+	img->tail_entry = st.lbl[lbl_fixed(&st, L_TAIL)];
+	img->cb_entry = st.lbl[lbl_fixed(&st, L_CALLBACK)];
+	for (size_t k = 0; k < prog->func_start_cnt; k++)
+		img->cb_prologue[k] = st.lbl[st.tlabel[prog->func_starts[k]]];
 	free_state(&st);
 	*out = img;
 	return 0;
 fail:
-	if (img)
+	if (img) {
 		free(img->insn_off);
+		free(img->cb_prologue);
+	}
 	free(img);
 	if (map != MAP_FAILED)
 		munmap(map, map_len);
@@ -1291,6 +1400,7 @@ void jit_free(struct jit_image *img)
 	munmap(img->code, img->map_len);
 	free(img->insn_off);
 	free(img->leader);
+	free(img->cb_prologue);
 	free(img);
 }
 
@@ -1305,9 +1415,73 @@ void jit_code(const struct jit_image *img, const void **code, size_t *len,
 		*insn_offsets = img->insn_off;
 }
 
-uint32_t jit_tail_entry(const struct jit_image *img)
+/* ---- Running: entries from C, callbacks, tail calls ------------------------------- */
+
+/* vm_engine.callback: the callback entry, one frame below the helper's caller
+ * (zeroed the first time the run reaches that depth, as a local call does). A
+ * fault inside unwinds to the callback entry's rsp, which is why saved_rsp is
+ * put back afterwards. */
+static int jit_callback(struct vm_run *run, uint32_t k, const uint64_t args[5], uint64_t *r0)
 {
-	return img->insn_off[0];
+	struct jit_ctx *c = run->engine_state;
+	const struct jit_image *img = c->img;
+	const uint32_t depth = c->depth;
+	if (depth + 1 >= BPFVM_MAX_CALL_DEPTH) {
+		c->fault = (struct bpfvm_fault){ .kind = BPFVM_FAULT_CALL_DEPTH,
+						 .insn = VM_INSN_AT_CALL };
+		return vm_fault_errno(BPFVM_FAULT_CALL_DEPTH);
+	}
+	const uint64_t saved_rsp = c->saved_rsp;
+	c->depth = depth + 1;
+	const uint64_t top = c->stack_top - (uint64_t)c->depth * BPFVM_STACK_SIZE;
+	if (c->depth > c->zeroed) {
+		memset((void *)(uintptr_t)(top - BPFVM_STACK_SIZE), 0, BPFVM_STACK_SIZE);
+		c->zeroed = c->depth;
+	}
+	const jit_callback_fn fn = (jit_callback_fn)(uintptr_t)(img->code + img->cb_entry);
+	uint64_t v = fn(c, img->code + img->cb_prologue[k], args, top);
+	c->saved_rsp = saved_rsp;
+	c->depth = depth;	/* an unwind (stop, fault) skipped the frame's exit */
+	if (c->fault.kind != BPFVM_FAULT_NONE)
+		return vm_fault_errno(c->fault.kind);
+	*r0 = v;
+	return 0;
+}
+
+static uint32_t jit_depth(const struct vm_run *run)
+{
+	return ((const struct jit_ctx *)run->engine_state)->depth;
+}
+
+static const struct vm_engine jit_engine = { .callback = jit_callback, .depth = jit_depth };
+
+/* Makes the tail call bpf_tail_call asked for (the run stopped at depth 0 for
+ * it): the target's tail entry, in the same frame, with the budget left; a
+ * target without native code (no_jit) continues on the interpreter. The main
+ * frame is zeroed first if no program of the run has zeroed it yet (the
+ * interpreter always zeroes it at the start). Returns r0. */
+static uint64_t jit_tail(struct jit_ctx *c, struct vm_run *run)
+{
+	const struct bpfvm_prog *t = run->tail_prog;
+	run->prog = t;
+	run->tail_prog = NULL;
+	run->stop = false;
+	if (!c->main_zeroed) {
+		memset((void *)(uintptr_t)(c->stack_top - BPFVM_STACK_SIZE), 0, BPFVM_STACK_SIZE);
+		c->main_zeroed = true;
+	}
+	if (t->jit) {
+		c->img = t->jit;
+		const jit_entry_fn fn = (jit_entry_fn)(uintptr_t)(t->jit->code + t->jit->tail_entry);
+		return fn(c, run->tail_r1, run->entry_r2);
+	}
+	uint64_t v = 0;
+	run->left = c->left;
+	run->zeroed = c->zeroed;
+	if (interp_run_tail(run, run->tail_r1, run->entry_r2, &v))
+		c->fault = run->fault;
+	c->left = run->left;
+	return v;
 }
 
 int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1, uint64_t r2,
@@ -1317,10 +1491,10 @@ int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1,
 	const uint64_t start = run->budget ? run->budget : UINT64_MAX;
 	const uint64_t top = (uint64_t)(uintptr_t)(run->stack + VM_STACK_TOTAL);
 	const jit_entry_fn entry = (jit_entry_fn)(uintptr_t)img->code;
+	const struct bpfvm_prog *const first = run->prog;
 
 	c.stack_top = top;
 	c.run = run;
-	c.img = img;
 	c.m_base = 0;
 	uint64_t len = 0;
 	bool writable = false;
@@ -1344,10 +1518,19 @@ int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1,
 		c.left = start;
 		c.depth = 0;
 		c.zeroed = 0;
-		c.tail_cnt = 0;
+		c.img = img;
+		c.main_zeroed = img->uses_stack;
+		run->prog = first;
+		run->engine = &jit_engine;
+		run->engine_state = &c;
 		run->stop = false;
+		run->tail_prog = NULL;
+		run->tail_cnt = 0;
+		run->entry_r2 = r2;
 		vm_run_dyn_clear(run);
 		v = entry(&c, r1, r2);
+		while (run->tail_prog && c.fault.kind == BPFVM_FAULT_NONE)
+			v = jit_tail(&c, run);
 		if (c.fault.kind != BPFVM_FAULT_NONE)
 			break;
 	}

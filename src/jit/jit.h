@@ -13,7 +13,8 @@
  *                      only a program guessing a stack address could notice)
  *   body               one range per BPF instruction, in order (insn_offsets)
  *   shared routines    exit, unwind, fault, helper stop, region check, callx
- *                      lookup, frame zeroing, one frame prologue per subprogram
+ *                      lookup, frame zeroing, the tail-call and callback entries
+ *                      (below), one frame prologue per subprogram
  *   out-of-line stubs  the cold half of each check, and per basic block an exact
  *                      budget copy (below)
  *
@@ -35,26 +36,42 @@
  *    that counts one instruction at a time, so the budget fault names exactly the
  *    instruction the interpreter names. A fault elsewhere in a block adds back the
  *    instructions after the faulting one (computed in C from the leader map), so
- *    insn_executed is exact too.
+ *    insn_executed is exact too. A helper call ends its block, so the countdown
+ *    a callback continues from is exactly the interpreter's.
  *  - faults record {kind, insn, addr, size} through C and unwind with the rsp saved
- *    by the trampoline, from any call depth.
+ *    by the innermost entry (ctx.saved_rsp), from any call depth.
  * Verified mode (for the verifier, later) is the same emitter with checked =
  * false: no memory checks, no budget.
  *
  * Calls: helpers are called at their address (rel32 when the image is within
- * reach, else through r11); after the call, run->stop ends the run with
- * r0 = run->stop_retval. A local call checks the depth, moves rbp down one 512-byte
- * frame (zeroing it the first time this run reaches that depth, as the
- * interpreter) and calls the subprogram's frame prologue, which saves r6-r9
- * (rbx, r13-r15); its exit restores them and rbp and returns.
+ * reach, else through r11), with r9 saved in ctx.left; afterwards r1-r5 = 0, r9
+ * is reloaded (a callback may have used budget) and run->stop leads to the stop
+ * routine (jit_stopped): a callback's fault is propagated, a tail call made, or
+ * the run ends with r0 = run->stop_retval. LD_ABS / LD_IND call vm_ld_pkt the
+ * same way. A local call checks the depth, moves rbp down one 512-byte frame
+ * (zeroing it the first time this run reaches that depth, as the interpreter)
+ * and calls the subprogram's frame prologue, which saves r6-r9 (rbx, r13-r15);
+ * its exit restores them and rbp and returns.
  *
- * Tail calls (designed, not emitted yet): struct jit_ctx has tail_cnt, zeroed by
- * every run. A tail call from the main frame will: compare tail_cnt with
- * JIT_MAX_TAIL_CALLS (33, as the kernel) and fall through when reached; increment
- * it; load the target program's jit_image and jump (not call) to its tail_entry
- * offset with r1 (rdi) = the context, keeping rsp, rbp, r12 and r9 — the current
- * frame is reused, and the target's exits return through the first program's
- * trampoline. tail_entry is the first instruction's code, after the trampoline.
+ * Callbacks (bpf_loop, bpf_for_each_map_elem; prog.h): every lddw src=4 target
+ * is a subprogram with a frame prologue. The helper calls run->engine->callback
+ * = jit_callback (C), which moves ctx.depth one frame down (zeroing the frame
+ * as a local call would) and enters the image at the callback entry: the
+ * trampoline's register saving, rsp kept in ctx.saved_rsp (the previous value
+ * is put back afterwards), rbp = the new frame's top, r9 = ctx.left, BPF r1-r5
+ * from the arguments, then a call to the subprogram's prologue; the subprogram's
+ * exit returns there and it leaves through .exit (storing r9). A fault or stop
+ * inside unwinds to the callback entry; jit_callback restores ctx.depth and
+ * reports it, and the helper's caller stops through the stop routine.
+ *
+ * Tail calls: bpf_tail_call (allowed at depth 0 only) records the target and
+ * stops the run; the stop routine unwinds to jit_run_repeat, which calls the
+ * target image's tail entry — the main trampoline without the main-frame
+ * zeroing, joining it just before the first instruction — with r1 = the
+ * helper's r1, r2 = the run's entry r2, the same frame and the budget left, in
+ * a loop (at most 33 per run, counted by the helper). A target compiled with
+ * no_jit continues on the interpreter (interp_run_tail) from there. Fault
+ * indexes after a tail call are the target's.
  */
 #ifndef BPFVM_JIT_H
 #define BPFVM_JIT_H
@@ -64,8 +81,6 @@
 #include <stdint.h>
 
 #include "prog.h"
-
-#define JIT_MAX_TAIL_CALLS	33
 
 struct jit_image;
 
@@ -89,8 +104,5 @@ int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1,
 /* The native code and the per-instruction offsets (cnt + 1 of them). */
 void jit_code(const struct jit_image *img, const void **code, size_t *len,
 	      const uint32_t **insn_offsets);
-
-/* Offset of the tail-call entry (see above). */
-uint32_t jit_tail_entry(const struct jit_image *img);
 
 #endif

@@ -430,11 +430,18 @@ long btf_find(const struct btf *btf, const char *name, enum btf_kind kind)
 	return -ENOENT;
 }
 
-/* ---- formatting -------------------------------------------------------------------- */
+/* ---- formatting --------------------------------------------------------------------
+ * One walker prints a value in either of two notations, chosen by struct out's json
+ * flag: C initialiser syntax for btf_format ({.a = 1, .s = "x"}, 'c', RED, 0x1000)
+ * and JSON for btf_format_json, the "formatted" form bpftool prints maps in
+ * ({"a": 1, "s": "x"}, "c", "RED", 4096). The few places where the two differ ask
+ * o->json; everything else (sizes, bounds, bitfields, recursion limits) is shared.
+ */
 
 struct out {
 	char *buf;
 	size_t len, pos;	/* pos may pass len: then the text was cut */
+	bool json;
 };
 
 static void put(struct out *o, const char *fmt, ...) BPFVM_PRINTF(2, 3);
@@ -468,6 +475,7 @@ static int64_t sext(uint64_t v, unsigned bits)
 	return (int64_t)((v ^ m) - m);
 }
 
+/* One character inside quote ('"' always in JSON), escaped as C or JSON wants. */
 static void put_char(struct out *o, unsigned c, char quote)
 {
 	if (c == (unsigned char)quote || c == '\\')
@@ -476,24 +484,62 @@ static void put_char(struct out *o, unsigned c, char quote)
 		put(o, "%c", c);
 	else if (c == '\n')
 		put(o, "\\n");
+	else if (o->json)
+		put(o, "\\u%04x", c);
 	else
 		put(o, "\\x%02x", c);
 }
 
+/* A name from the BTF (enumerator, member, variable): bare in C, a JSON string
+ * (escaped: names are untrusted input) in JSON. */
+static void put_name(struct out *o, const char *name)
+{
+	if (!o->json) {
+		put(o, "%s", name);
+		return;
+	}
+	put(o, "\"");
+	for (; *name && !full(o); name++)
+		put_char(o, (unsigned char)*name, '"');
+	put(o, "\"");
+}
+
+/* A member's or variable's label before its value: ".a = " or "\"a\": ". */
+static void put_label(struct out *o, const char *name)
+{
+	if (o->json) {
+		put_name(o, name);
+		put(o, ": ");
+	} else {
+		put(o, ".%s = ", name);
+	}
+}
+
 static void put_int(struct out *o, const struct btf_ty *t, uint64_t v, unsigned bits)
 {
-	if (t->kind == BTFK_INT && (t->int_enc & BTF_INT_BOOL))
+	bool is_chr = t->kind == BTFK_INT && (t->int_enc & BTF_INT_CHAR) && bits == 8;
+	if (t->kind == BTFK_INT && (t->int_enc & BTF_INT_BOOL)) {
 		put(o, "%s", v ? "true" : "false");
-	else if (t->kind == BTFK_INT && (t->int_enc & BTF_INT_CHAR) && bits == 8 && v >= 0x20 &&
-		 v < 0x7f) {
-		put(o, "'");
-		put_char(o, (unsigned)v, '\'');
-		put(o, "'");
+	} else if (is_chr && (o->json || (v >= 0x20 && v < 0x7f))) {
+		char q = o->json ? '"' : '\'';
+		put(o, "%c", q);
+		put_char(o, (unsigned)v, q);
+		put(o, "%c", q);
 	} else if ((t->kind == BTFK_INT && (t->int_enc & BTF_INT_SIGNED)) ||
-		   ((t->kind == BTFK_ENUM || t->kind == BTFK_ENUM64) && t->kflag))
+		   ((t->kind == BTFK_ENUM || t->kind == BTFK_ENUM64) && t->kflag)) {
 		put(o, "%" PRId64, sext(v, bits));
-	else
+	} else {
 		put(o, "%" PRIu64, v);
+	}
+}
+
+static void put_float(struct out *o, double f)
+{
+	bool finite = f == f && f - f == 0;	/* not NaN, not infinite */
+	if (o->json && !finite)
+		put(o, "\"%g\"", f);		/* JSON has no NaN or infinity */
+	else
+		put(o, "%g", f);
 }
 
 static int format(const struct btf *btf, uint32_t id, const uint8_t *p, size_t size,
@@ -530,10 +576,15 @@ static int format_array(const struct btf *btf, const struct btf_ty *t, const uin
 	return 0;
 }
 
-static int format_struct(const struct btf *btf, const struct btf_ty *t, const uint8_t *p,
-			 struct out *o, int depth)
+/* The members of STRUCT/UNION t at p, each preceded by ", " unless *first. In JSON
+ * an anonymous struct or union member's members are listed in place (as C lets
+ * them be named) and an anonymous bitfield (padding) is left out, so that every
+ * value has a key. */
+static int format_members(const struct btf *btf, const struct btf_ty *t, const uint8_t *p,
+			  struct out *o, int depth, bool *first)
 {
-	put(o, "{");
+	if (depth > BTF_MAX_DEPTH)
+		return -EINVAL;
 	for (uint32_t i = 0; i < t->vlen && !full(o); i++) {
 		const struct btf_item *m = &t->items[i];
 		uint32_t byte = m->off / 8;
@@ -541,11 +592,25 @@ static int format_struct(const struct btf *btf, const struct btf_ty *t, const ui
 		int err = btf_type_size(btf, m->type, &msz);
 		if (err)
 			return err;
-		if (i)
+		bool bitfield = m->size || m->off % 8;
+		const struct btf_ty *mt = btf_skip_mods(btf, m->type, NULL);
+		if (!mt)
+			return -EINVAL;
+		if (o->json && !m->name[0]) {
+			if (bitfield || (mt->kind != BTFK_STRUCT && mt->kind != BTFK_UNION))
+				continue;
+			if (byte > t->size || msz > t->size - byte)
+				return -EINVAL;
+			if ((err = format_members(btf, mt, p + byte, o, depth + 1, first)))
+				return err;
+			continue;
+		}
+		if (!*first)
 			put(o, ", ");
+		*first = false;
 		if (m->name[0])
-			put(o, ".%s = ", m->name);
-		if (m->size || m->off % 8) {	/* bitfield: read the bits it spans */
+			put_label(o, m->name);
+		if (bitfield) {	/* read the bits it spans */
 			uint32_t bits = m->size ? m->size : (uint32_t)msz * 8;
 			if (bits > 64 || (m->off + bits + 7) / 8 > t->size)
 				return -EINVAL;
@@ -559,9 +624,6 @@ static int format_struct(const struct btf *btf, const struct btf_ty *t, const ui
 				v >>= m->off % 8;
 			if (bits < 64)
 				v &= (1ull << bits) - 1;
-			const struct btf_ty *mt = btf_skip_mods(btf, m->type, NULL);
-			if (!mt)
-				return -EINVAL;
 			put_int(o, mt, v, bits);
 			continue;
 		}
@@ -570,6 +632,17 @@ static int format_struct(const struct btf *btf, const struct btf_ty *t, const ui
 		if ((err = format(btf, m->type, p + byte, msz, o, depth + 1)))
 			return err;
 	}
+	return 0;
+}
+
+static int format_struct(const struct btf *btf, const struct btf_ty *t, const uint8_t *p,
+			 struct out *o, int depth)
+{
+	bool first = true;
+	put(o, "{");
+	int err = format_members(btf, t, p, o, depth, &first);
+	if (err)
+		return err;
 	put(o, "}");
 	return 0;
 }
@@ -584,9 +657,11 @@ static int format(const struct btf *btf, uint32_t id, const uint8_t *p, size_t s
 	switch (t->kind) {
 	case BTFK_INT:
 		if (t->size > 8) {
-			put(o, "0x");
+			put(o, o->json ? "\"0x" : "0x");
 			for (uint32_t i = t->size; i-- > 0;)
 				put(o, "%02x", p[i]);
+			if (o->json)
+				put(o, "\"");
 			return 0;
 		}
 		{
@@ -603,24 +678,27 @@ static int format(const struct btf *btf, uint32_t id, const uint8_t *p, size_t s
 			if ((uint64_t)t->items[i].val == v ||
 			    (t->size < 8 && (uint64_t)t->items[i].val ==
 					    (uint64_t)sext(v, t->size * 8))) {
-				put(o, "%s", t->items[i].name);
+				put_name(o, t->items[i].name);
 				return 0;
 			}
 		put_int(o, t, v, t->size * 8);
 		return 0;
 	}
 	case BTFK_PTR:
-		put(o, "0x%" PRIx64, load_uint(p, 8));
+		if (o->json)
+			put(o, "%" PRIu64, load_uint(p, 8));
+		else
+			put(o, "0x%" PRIx64, load_uint(p, 8));
 		return 0;
 	case BTFK_FLOAT:
 		if (t->size == 4) {
 			float f;
 			memcpy(&f, p, 4);
-			put(o, "%g", (double)f);
+			put_float(o, (double)f);
 		} else if (t->size == 8) {
 			double f;
 			memcpy(&f, p, 8);
-			put(o, "%g", f);
+			put_float(o, f);
 		} else {
 			return -EINVAL;
 		}
@@ -637,7 +715,9 @@ static int format(const struct btf *btf, uint32_t id, const uint8_t *p, size_t s
 			const struct btf_item *v = &t->items[i];
 			if (v->off > size || v->size > size - v->off)
 				return -EINVAL;
-			put(o, "%s.%s = ", i ? ", " : "", btf->types[v->type].name);
+			if (i)
+				put(o, ", ");
+			put_label(o, btf->types[v->type].name);
 			int err = format(btf, v->type, p + v->off, v->size, o, depth + 1);
 			if (err)
 				return err;
@@ -649,16 +729,29 @@ static int format(const struct btf *btf, uint32_t id, const uint8_t *p, size_t s
 	}
 }
 
-int btf_format(const struct btf *btf, uint32_t id, const void *data, size_t size, char *buf,
-	       size_t len)
+int btf_format_value(const struct btf *btf, uint32_t id, const void *data, size_t size,
+		     bool json, char *buf, size_t len)
 {
-	struct out o = { buf, len, 0 };
+	struct out o = { buf, len, 0, json };
 	if (len)
 		buf[0] = 0;
 	int err = format(btf, id, data, size, &o, 0);
 	if (len)
 		buf[o.pos < len ? o.pos : len - 1] = 0;
-	return err;
+	return err ? err : o.pos >= len ? -ENOSPC : 0;
+}
+
+int btf_format(const struct btf *btf, uint32_t id, const void *data, size_t size, char *buf,
+	       size_t len)
+{
+	int err = btf_format_value(btf, id, data, size, false, buf, len);
+	return err == -ENOSPC ? 0 : err;
+}
+
+int btf_format_json(const struct btf *btf, uint32_t id, const void *data, size_t size,
+		    char *buf, size_t len)
+{
+	return btf_format_value(btf, id, data, size, true, buf, len);
 }
 
 /* ---- .BTF.ext ----------------------------------------------------------------------- */

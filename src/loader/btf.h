@@ -97,6 +97,20 @@ const char *btf_kind_name(unsigned kind);
  * the type cannot be printed. */
 int btf_format(const struct btf *btf, uint32_t id, const void *data, size_t size, char *buf,
 	       size_t len);
+/* The same value as JSON, bpftool's "formatted" form: structs and unions are
+ * objects keyed by member name (an anonymous struct/union member's members are
+ * listed in place, anonymous bitfields left out), arrays are arrays, char arrays
+ * strings (up to the first NUL), a char-encoded int a one-character string, enums
+ * their enumerator's name as a string (or the number), bools true/false, pointers
+ * numbers, ints wider than 64 bits "0x..." strings, non-finite floats strings,
+ * DATASECs objects keyed by variable name. 0, -EINVAL as btf_format, or -ENOSPC
+ * when the text was cut to fit len (then it is not valid JSON). */
+int btf_format_json(const struct btf *btf, uint32_t id, const void *data, size_t size,
+		    char *buf, size_t len);
+/* Either notation (json false: btf_format's), reporting a cut with -ENOSPC in both:
+ * the shape of bpfvm_map__format. */
+int btf_format_value(const struct btf *btf, uint32_t id, const void *data, size_t size,
+		     bool json, char *buf, size_t len);
 
 /* ---- .BTF.ext ---------------------------------------------------------------- */
 enum btf_core_kind {

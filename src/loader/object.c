@@ -21,34 +21,6 @@
 
 #define LEGACY_DEF_SIZE	20	/* struct bpf_map_def: 5 x u32 */
 
-static const struct {
-	const char *prefix;
-	enum ldr_prog_kind kind;
-} sec_kinds[] = {
-	{ "xdp", LDR_PROG_XDP }, { "socket", LDR_PROG_SOCKET }, { "tc", LDR_PROG_TC },
-	{ "tcx", LDR_PROG_TC }, { "classifier", LDR_PROG_TC }, { "uprobe", LDR_PROG_UPROBE },
-	{ "uretprobe", LDR_PROG_URETPROBE }, { "tracepoint", LDR_PROG_TRACEPOINT },
-	{ "tp", LDR_PROG_TRACEPOINT },
-};
-
-enum ldr_prog_kind ldr_prog_kind_from_sec(const char *s)
-{
-	for (size_t i = 0; i < sizeof(sec_kinds) / sizeof(sec_kinds[0]); i++) {
-		size_t n = strlen(sec_kinds[i].prefix);
-		if (strncmp(s, sec_kinds[i].prefix, n) == 0 &&
-		    (s[n] == 0 || s[n] == '/' || s[n] == '.'))
-			return sec_kinds[i].kind;
-	}
-	return LDR_PROG_UNKNOWN;
-}
-
-const char *ldr_prog_kind_name(enum ldr_prog_kind kind)
-{
-	static const char *const names[] = { "unknown", "xdp", "socket", "tc", "uprobe",
-					     "uretprobe", "tracepoint" };
-	return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "unknown";
-}
-
 int ldr_object_find_map(const struct ldr_object *obj, const char *name)
 {
 	for (size_t i = 0; i < obj->map_cnt; i++)
@@ -551,7 +523,6 @@ static int build_programs(struct ldr_build *b)
 				return -ENOMEM;
 			p->name = c->funcs[fi].name;
 			p->sec_name = s->name;
-			p->kind = ldr_prog_kind_from_sec(s->name);
 			p->sec = c->sec;
 			p->sec_off = c->funcs[fi].off;
 			long id = obj->btf ? btf_find(obj->btf, p->name, BTFK_FUNC) : -ENOENT;
@@ -614,7 +585,9 @@ static int parse_map_values(struct ldr_object *obj, const uint32_t *values_offs)
 					    obj->maps[k].sec_off == sym->value)
 						target = (int)k;
 			}
-			if (target < 0 || key >= m->max_entries) {
+			/* An index for arrays; a key for HASH_OF_MAPS (any value). */
+			if (target < 0 || (key >= m->max_entries &&
+					   m->type != BPFVM_MAP_TYPE_HASH_OF_MAPS)) {
 				err = vm_err(-EINVAL, "loader: section %u (.maps): map '%s': slot %llu: "
 					     "'%s' is %s", ms->idx, m->name, (unsigned long long)key,
 					     sym->name, target < 0 ? "not a program or map it can hold"

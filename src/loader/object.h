@@ -31,17 +31,6 @@
 #include "btf.h"
 #include "elf.h"
 
-/* What the SEC() name says the program is (its prefix); the rest is kept as-is. */
-enum ldr_prog_kind {
-	LDR_PROG_UNKNOWN,	/* section name not recognised: see prog->sec_name */
-	LDR_PROG_XDP,		/* "xdp", "xdp/...", "xdp.frags" */
-	LDR_PROG_SOCKET,	/* "socket", "socket/..." */
-	LDR_PROG_TC,		/* "tc", "tc/...", "classifier", "classifier/...", "tcx/..." */
-	LDR_PROG_UPROBE,	/* "uprobe/..." ("uprobe" alone too) */
-	LDR_PROG_URETPROBE,	/* "uretprobe/..." */
-	LDR_PROG_TRACEPOINT,	/* "tracepoint/...", "tp/..." */
-};
-
 /* A function linked into a program: funcs[0] is the entry, then the appended
  * subprograms in the order first referenced. */
 struct ldr_func {
@@ -63,7 +52,6 @@ struct ldr_map_ref {
 struct ldr_prog {
 	const char *name;	/* the entry function's symbol */
 	const char *sec_name;	/* SEC() */
-	enum ldr_prog_kind kind;
 	uint32_t sec;		/* ELF section index of the entry */
 	uint32_t sec_off;	/* byte offset of the entry in it */
 	uint32_t btf_func;	/* BTF FUNC type id of the entry, 0 if none */
@@ -149,8 +137,6 @@ int ldr_object_parse(const void *buf, size_t len, const struct ldr_opts *opts,
 		     struct ldr_object **out);
 void ldr_object_free(struct ldr_object *obj);
 
-enum ldr_prog_kind ldr_prog_kind_from_sec(const char *sec_name);
-const char *ldr_prog_kind_name(enum ldr_prog_kind kind);
 /* Index of the map / program called name, or -1. */
 int ldr_object_find_map(const struct ldr_object *obj, const char *name);
 int ldr_object_find_prog(const struct ldr_object *obj, const char *name);

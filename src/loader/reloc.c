@@ -37,10 +37,11 @@
 #include "bpfvm/bpfvm.h"
 #include "loader/object.h"
 #include "log.h"
+#include "prog.h"
 
 #define CALL_INSN	(BPF_JMP | BPF_CALL)
 #define LDDW_INSN	(BPF_LD | BPF_IMM | BPF_DW)
-#define CORE_POISON	0xbad2310	/* libbpf's helper id for a failed relocation */
+#define CORE_POISON	VM_CORE_POISON	/* libbpf's helper id for a failed relocation */
 #define CORE_MAX_ACCESS	64
 
 struct where {		/* an instruction, for messages */

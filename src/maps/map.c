@@ -513,6 +513,8 @@ static int check_call(const struct bpfvm_map *m, const char *what, bool rd, bool
 	if ((rd && (m->map_flags & BPFVM_F_WRONLY)) || (wr && (m->map_flags & BPFVM_F_RDONLY)))
 		return vm_err(-EPERM, "%s: map '%s' is %s from user space", what, m->name,
 			      m->map_flags & BPFVM_F_WRONLY ? "write-only" : "read-only");
+	if (wr && atomic_load(&m->frozen))
+		return vm_err(-EPERM, "%s: map '%s' is frozen", what, m->name);
 	if (key_sz != m->key_size)
 		return vm_err(-EINVAL, "%s: map '%s': key size %zu, map's is %u", what, m->name,
 			      key_sz, m->key_size);
@@ -787,4 +789,21 @@ struct bpfvm_region vm_ringbuf_record_region(void *rec, uint64_t size)
 {
 	struct bpfvm_region r = { rec, rec ? (size_t)size : 0, true };
 	return r;
+}
+
+int bpfvm_map__freeze(struct bpfvm_map *m)
+{
+	if (!m)
+		return vm_err(-EINVAL, "freeze: map is NULL");
+	if (m->map_flags & BPFVM_F_WRONLY_PROG)
+		return vm_err(-EPERM, "freeze: map '%s' is write-only for programs", m->name);
+	if (m->fd_kind != VM_FD_NONE || m->type == BPFVM_MAP_TYPE_RINGBUF)
+		return vm_err(-ENOTSUP, "freeze: map '%s' cannot be frozen", m->name);
+	bool was = atomic_exchange(&m->frozen, true);
+	return was ? vm_err(-EBUSY, "freeze: map '%s' is already frozen", m->name) : 0;
+}
+
+struct bpfvm_map *bpfvm_map__ref(struct bpfvm_map *map)
+{
+	return map ? vm_map_get(map) : NULL;
 }

@@ -79,6 +79,7 @@ int vm_cpu_slot(void);		/* this thread's slot, 0 .. bpfvm_num_cpu_slots()-1 */
 
 /* ---- The map object ------------------------------------------------------------ */
 struct bpfvm_map;
+struct btf;
 
 /* bpf_for_each_map_elem's callback: 0 continues, 1 stops. */
 typedef long (*vm_map_each_fn)(struct bpfvm_map *m, const void *key, void *value, void *ctx);
@@ -145,6 +146,11 @@ struct bpfvm_map {
 	atomic_int refcnt;
 	const struct vm_map_ops *ops;
 	void *priv;			/* the family's state */
+	atomic_bool frozen;		/* bpfvm_map__freeze: no more writes from user space */
+	/* Set by the object layer for printing (bpfvm_map__format); cleared when the
+	 * object, which owns the BTF, is closed. */
+	const struct btf *_Atomic btf;
+	uint32_t btf_key, btf_value;
 };
 
 /* References: programs and objects that keep a map take one. */
