@@ -7,6 +7,7 @@
 #define BPFVM_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "bpfvm/bpfvm.h"
@@ -14,10 +15,15 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
+/* Instructions a run may execute unless --budget says otherwise. */
+#define CLI_DEFAULT_BUDGET 1000000000ull
+
 int cmd_run(int argc, char **argv);
 int cmd_asm(int argc, char **argv);
 int cmd_disasm(int argc, char **argv);
 int cmd_conformance(int argc, char **argv);
+int cmd_prog(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 
 /* Engine names: "interp", "switch" (interpreter with switch dispatch), "jit". */
 int parse_engine(const char *name, enum bpfvm_engine *engine);
@@ -26,5 +32,10 @@ const char *engine_name(enum bpfvm_engine engine);
 int usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Writes s as a JSON string literal. */
 void json_string(FILE *f, const char *s);
+/* A bpfvm_trace_fn printing "bpf_trace_printk: LINE" as the kernel's trace_pipe
+ * tags it: to stdout, or to stderr when user is not NULL (stdout is JSON). */
+void trace_print(const char *line, size_t len, void *user);
+/* After a run stopped by its budget (-ETIME): how to raise it. */
+void run_budget_hint(const char *sub, uint64_t budget);
 
 #endif

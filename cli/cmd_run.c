@@ -16,15 +16,6 @@
 #include "input.h"
 #include "util.h"
 
-#define DEFAULT_BUDGET 1000000000ull
-
-/* bpf_trace_printk output, as it arrives: on stdout, or stderr when stdout is
- * JSON. The tag is the kernel's trace_pipe tag. */
-static void print_trace(const char *line, size_t len, void *user)
-{
-	fprintf(user ? stderr : stdout, "bpf_trace_printk: %.*s\n", (int)len, line);
-}
-
 static void help(FILE *f)
 {
 	fprintf(f,
@@ -42,7 +33,7 @@ static void help(FILE *f)
 		"  --engine NAME    jit, interp, switch (interpreter with switch dispatch)\n"
 		"  --repeat N       run N times and print the mean time per run\n"
 		"  --budget N       stop after N instructions (default %llu; 0 = no limit)\n"
-		"  -j, --json       print JSON\n", DEFAULT_BUDGET);
+		"  -j, --json       print JSON\n", CLI_DEFAULT_BUDGET);
 }
 
 int cmd_run(int argc, char **argv)
@@ -61,7 +52,7 @@ int cmd_run(int argc, char **argv)
 	};
 	enum bpfvm_engine engine = BPFVM_ENGINE_DEFAULT;
 	const char *mem_hex = NULL, *mem_file = NULL;
-	uint64_t repeat = 1, budget = DEFAULT_BUDGET;
+	uint64_t repeat = 1, budget = CLI_DEFAULT_BUDGET;
 	bool json = false;
 	int c;
 
@@ -96,7 +87,7 @@ int cmd_run(int argc, char **argv)
 		return usage_error("run", "--mem and --mem-file exclude each other");
 
 	const char *path = argv[optind];
-	bpfvm_set_trace(print_trace, json ? stderr : NULL);
+	bpfvm_set_trace(trace_print, json ? stderr : NULL);
 	struct input in;
 	if (input_load(path, &in) < 0)
 		return EXIT_USAGE;
@@ -183,8 +174,7 @@ int cmd_run(int argc, char **argv)
 				       ropts.duration_ns, repeat, engine_name(ropts.engine_used));
 		}
 		if (err == -ETIME)
-			fprintf(stderr, "bpfvm run: stopped after %" PRIu64 " instructions; raise the "
-				"limit with --budget N (0 = none)\n", budget);
+			run_budget_hint("run", budget);
 		if (is_test)
 			printf("%s: %s%s%s\n", res.pass ? "PASS" : "FAIL", path,
 			       res.pass || !res.message[0] ? "" : ": ", res.pass ? "" : res.message);

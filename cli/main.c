@@ -18,6 +18,8 @@ static const struct {
 	{ "asm", cmd_asm, "assemble text into bytecode" },
 	{ "disasm", cmd_disasm, "disassemble a program" },
 	{ "conformance", cmd_conformance, "run conformance .data tests and report" },
+	{ "prog", cmd_prog, "show, dump or test-run the programs of an object file" },
+	{ "map", cmd_map, "show or dump the maps of an object file (after a run)" },
 };
 
 static void usage(FILE *f)
@@ -93,6 +95,17 @@ void json_string(FILE *f, const char *s)
 			fputc(c, f);
 	}
 	fputc('"', f);
+}
+
+void trace_print(const char *line, size_t len, void *user)
+{
+	fprintf(user ? stderr : stdout, "bpf_trace_printk: %.*s\n", (int)len, line);
+}
+
+void run_budget_hint(const char *sub, uint64_t budget)
+{
+	fprintf(stderr, "bpfvm %s: stopped after %llu instructions; raise the limit with "
+		"--budget N (0 = none)\n", sub, (unsigned long long)budget);
 }
 
 int main(int argc, char **argv)
