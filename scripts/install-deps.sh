@@ -9,9 +9,12 @@
 #            emit different, both valid, objects)
 #   fuzzing, sanitizers: libclang-rt-14-dev (libFuzzer, ASan, UBSan runtimes)
 #   JIT listings: binutils (objdump)
+#   examples: libbpf-dev (<bpf/bpf_helpers.h> & co. for examples/*.bpf.c, and libbpf
+#            for test_kernel_examples, which loads them into the kernel too)
 set -euo pipefail
 
-PACKAGES=(gcc make cmake pkg-config clang llvm clang-19 libclang-rt-14-dev binutils)
+PACKAGES=(gcc make cmake pkg-config clang llvm clang-19 libclang-rt-14-dev binutils
+	libbpf-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
