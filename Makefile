@@ -2,12 +2,13 @@
 #   make demo   install deps, build, assemble and run the sample program
 #   make test   install deps, build, run the whole test suite (CTest)
 #   make bench  build and run the benchmark suite
+#   make bench-maps  build and run the map benchmark
 #   make asan   the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test bench asan fuzz clean
+.PHONY: all deps build demo test bench bench-maps asan fuzz clean
 
 all: build
 
@@ -27,6 +28,10 @@ test: build
 bench: build
 	@cmake --build $(BUILD) --target bpfvm-bench -j$(JOBS)
 	@$(BUILD)/bench/bpfvm-bench
+
+bench-maps: build
+	@cmake --build $(BUILD) --target bpfvm-bench-maps -j$(JOBS)
+	@$(BUILD)/bench/bpfvm-bench-maps
 
 asan: deps
 	@cmake -S . -B $(BUILD)-asan -DBPFVM_SANITIZE=ON -DBPFVM_BENCH=OFF \
