@@ -236,12 +236,17 @@ int vm_prog_bind_maps(struct bpfvm_prog *prog, struct bpfvm_map *const *maps, si
 struct bpfvm_map *vm_run_map(uint64_t r)
 {
 	const struct vm_run *run = vm_current_run;
-	if (!run || !run->prog->map_cnt)
+	if (!run)
 		return NULL;
 	struct bpfvm_map *key = (struct bpfvm_map *)(uintptr_t)r;
 	struct bpfvm_map **m = bsearch(&key, run->prog->maps, run->prog->map_cnt,
 				       sizeof(key), cmp_ptr);
-	return m ? *m : NULL;
+	if (m)
+		return *m;
+	for (uint32_t i = 0; i < run->held_cnt; i++)
+		if (run->held[i] == key)
+			return key;
+	return NULL;
 }
 
 /* ---- Checked-mode memory: the region check and the dynamic table ----------------- */
@@ -263,6 +268,7 @@ void vm_run_init(struct vm_run *run, const struct bpfvm_prog *prog, uint8_t *sta
 	run->pkt_len = 0;
 	run->dyn_cnt = 0;
 	run->dyn_next = 0;
+	run->held_cnt = 0;
 }
 
 void vm_run_dyn_release(struct vm_run *run)
@@ -272,6 +278,23 @@ void vm_run_dyn_release(struct vm_run *run)
 			vm_ringbuf_discard((void *)(uintptr_t)run->dyn[i].addr, 0);
 	run->dyn_cnt = 0;
 	run->dyn_next = 0;
+	for (uint32_t i = 0; i < run->held_cnt; i++)
+		vm_map_put(run->held[i]);
+	run->held_cnt = 0;
+}
+
+bool vm_run_hold_map(struct bpfvm_map *inner)
+{
+	struct vm_run *run = vm_current_run;
+	if (!run || !inner)
+		return false;
+	for (uint32_t i = 0; i < run->held_cnt; i++)
+		if (run->held[i] == inner)
+			return true;
+	if (run->held_cnt == VM_HELD_MAPS)
+		return false;
+	run->held[run->held_cnt++] = vm_map_get(inner);
+	return true;
 }
 
 bool vm_region_ok(const struct vm_run *run, const struct bpfvm_region *r, size_t n,

@@ -109,6 +109,8 @@ void vm_prog_destroy(struct bpfvm_prog *prog);
  * pointers at once faults on the oldest); ring-buffer records are never replaced,
  * so a reservation that finds the table full of records fails (NULL). */
 #define VM_DYN_REGIONS 64
+/* Inner maps (from map-in-map lookups) a run may hold at once. */
+#define VM_HELD_MAPS 8
 
 struct vm_dyn_region {
 	uint64_t addr;
@@ -151,6 +153,10 @@ struct vm_run {
 	uint64_t tail_r1;			/* ... and its r1 */
 	uint64_t entry_r2;			/* r2 at entry: tail-call targets get it too */
 	uint32_t cb_key[BPFVM_MAX_CALL_DEPTH];	/* for_each callbacks' array keys */
+	/* Inner maps a map-in-map lookup handed to the program: usable as maps for
+	 * the rest of the run, one reference each (vm_run_hold_map). */
+	uint32_t held_cnt;
+	struct bpfvm_map *held[VM_HELD_MAPS];
 	/* Dynamic regions: dyn[0..dyn_cnt) in the order added (a ring once full,
 	 * dyn_next = the slot to consider replacing first). Emptied at the start of
 	 * every run (vm_run_dyn_clear); last, so vm_run_init need not zero it. */
@@ -170,9 +176,13 @@ void vm_run_init(struct vm_run *run, const struct bpfvm_prog *prog, uint8_t *sta
 void vm_run_dyn_release(struct vm_run *run);
 static inline void vm_run_dyn_clear(struct vm_run *run)
 {
-	if (run->dyn_cnt)
+	if (run->dyn_cnt || run->held_cnt)
 		vm_run_dyn_release(run);
 }
+/* An inner map a map-in-map lookup returned: the program may use it as a map for
+ * the rest of the run (a reference is held until the run ends). false when the
+ * run holds VM_HELD_MAPS already (the lookup then returns NULL). */
+bool vm_run_hold_map(struct bpfvm_map *inner);
 
 /* THE out-of-line region check: true if [addr, addr+size) (size >= 1) lies inside
  * one of r[0..n) or one of run's dynamic regions, writable ones when write. The

@@ -470,6 +470,48 @@ static void test_object_errors(const char *dir)
 	}
 }
 
+/* An inner map put into a map-in-map from user space (not bound to the program)
+ * is usable as a map once a lookup handed it to the program. */
+static void test_inner_map(void)
+{
+	struct bpfvm_map *tmpl = bpfvm_map__create(BPFVM_MAP_TYPE_ARRAY, "tmpl", 4, 8, 2, NULL);
+	struct bpfvm_map_create_opts oo = { .sz = sizeof(oo), .inner_map = tmpl };
+	struct bpfvm_map *outer = bpfvm_map__create(BPFVM_MAP_TYPE_ARRAY_OF_MAPS, "outer", 4, 4,
+						    1, &oo);
+	struct bpfvm_map *inner = bpfvm_map__create(BPFVM_MAP_TYPE_ARRAY, "inner", 4, 8, 2, NULL);
+	uint32_t k0 = 0, k1 = 1;
+	uint64_t v = 4242;
+	CHECK(outer && inner && bpfvm_map__update_inner_map(outer, &k0, 4, inner, 0) == 0 &&
+	      bpfvm_map__update_elem(inner, &k1, 4, &v, 8, 0) == 0, "maps set up");
+	/* r0 = *lookup(lookup(outer, &0), &1), 0 when a lookup fails */
+	struct bpf_insn p[] = {
+		BPF_ST_MEM(BPF_W, 10, -4, 0), BPF_ST_MEM(BPF_W, 10, -8, 1),
+		BPF_LD_MAP_FD(1, 0), BPF_MOV64_REG(2, 10), BPF_ALU64_IMM(BPF_ADD, 2, -4),
+		BPF_CALL_HELPER(1), BPF_MOV64_REG(1, 0), BPF_MOV64_IMM(0, 0),
+		BPF_JMP_IMM(BPF_JEQ, 1, 0, 6),
+		BPF_MOV64_REG(2, 10), BPF_ALU64_IMM(BPF_ADD, 2, -8), BPF_CALL_HELPER(1),
+		BPF_JMP_IMM(BPF_JEQ, 0, 0, 1), BPF_LDX_MEM(BPF_DW, 0, 0, 0), BPF_EXIT_INSN(),
+		BPF_EXIT_INSN(),
+	};
+	struct bpfvm_map *maps[] = { outer };
+	struct bpfvm_prog_opts o = { .sz = sizeof(o), .maps = maps, .map_cnt = 1 };
+	test_log_clear();
+	struct bpfvm_prog *prog = bpfvm_prog__new(p, N(p), &o);
+	CHECK(prog, "inner-map program: %s", test_log_last());
+	for (size_t e = 0; prog && e < N(engines); e++) {
+		uint64_t r0 = 0, mem = 0;
+		CHECK(run_raw(prog, engines[e], &mem, 8, &r0) == 0 && r0 == 4242,
+		      "%s: value through the inner map: %llu", engine_names[e],
+		      (unsigned long long)r0);
+	}
+	/* The inner map survives being replaced while the program is not running;
+	 * the run's reference is gone afterwards (the map is freed with the last). */
+	bpfvm_prog__free(prog);
+	bpfvm_map__free(inner);
+	bpfvm_map__free(outer);
+	bpfvm_map__free(tmpl);
+}
+
 /* A failed CO-RE relocation (call 0xbad2310) loads; reaching it stops the run. */
 static void test_core_poison(void)
 {
@@ -500,6 +542,7 @@ int main(void)
 	test_log_capture();
 	test_map_refs();
 	test_core_poison();
+	test_inner_map();
 	test_user_type();
 	test_raw_test_run();
 #ifdef BPFVM_LOADER_OBJ_DIRS

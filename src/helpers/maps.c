@@ -5,7 +5,8 @@
  * _query. They are thin: the semantics are the maps' program-side API
  * (maps/map.h); what they add is checked mode.
  *
- *  - The map argument must be a map bound to the running program (vm_run_map);
+ *  - The map argument must be a map bound to the running program, or an inner map
+ *    a map-in-map lookup handed it this run (vm_run_map, vm_run_hold_map);
  *    anything else gives NULL (lookups, reserve), -EINVAL (the rest) or 0 (query),
  *    and is never dereferenced.
  *  - Key and value pointers must be key_size / value_size bytes the program may
@@ -42,7 +43,10 @@ uint64_t h_map_lookup_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, u
 	struct bpfvm_map *m = vm_run_map(r1);
 	if (!m || !vm_mem_ok(r2, m->key_size, false))
 		return 0;
-	return found(m, vm_map_lookup(m, PTR(r2)));
+	void *v = vm_map_lookup(m, PTR(r2));
+	if (v && m->fd_kind == VM_FD_MAP)	/* an inner map: a map for the rest of the run */
+		return vm_run_hold_map(v) ? (uint64_t)(uintptr_t)v : 0;
+	return found(m, v);
 }
 
 uint64_t h_map_lookup_percpu_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
