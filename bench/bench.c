@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "bpfvm/bpfvm.h"
+#include "bench_util.h"
 
 #ifndef BENCH_PROG_DIR
 #define BENCH_PROG_DIR "bench/progs"
@@ -199,22 +200,6 @@ struct runner {
 };
 
 static volatile uint64_t sink;
-static char last_log[512];
-
-static void log_fn(enum bpfvm_log_level level, const char *msg, void *user)
-{
-	(void)user;
-	if (level == BPFVM_LOG_WARN)
-		snprintf(last_log, sizeof(last_log), "%s", msg);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 /* Runs n times on a fresh input. 0 with *per_run (ns) and *wall (ns of the whole
  * batch), or a negative errno with a message in err. */

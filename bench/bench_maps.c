@@ -64,6 +64,7 @@
 #include <unistd.h>
 
 #include "bpfvm/bpfvm.h"
+#include "bench_util.h"
 
 #define MAX_ENTRIES	65536u		/* every map's max_entries */
 #define HALF		(MAX_ENTRIES / 2)
@@ -178,22 +179,6 @@ static void cell_set(struct cell *c, enum cell_state s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static char last_log[512];
-
-static void log_fn(enum bpfvm_log_level level, const char *msg, void *user)
-{
-	(void)user;
-	if (level == BPFVM_LOG_WARN)
-		snprintf(last_log, sizeof(last_log), "%s", msg);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 /* ---- one map on both sides ------------------------------------------------------- */
 

@@ -63,14 +63,14 @@ int kbpf_array_lookup(int map_fd, uint32_t key, void *value)
 	return sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr);
 }
 
-static int prog_load(const struct bpf_insn *insns, size_t cnt, uint32_t log_level,
-		     char *log, size_t log_len)
+static int prog_load_type(uint32_t prog_type, const struct bpf_insn *insns, size_t cnt,
+			  uint32_t log_level, char *log, size_t log_len)
 {
 	static const char license[] = "GPL";
 	union bpf_attr attr;
 
 	memset(&attr, 0, sizeof(attr));
-	attr.prog_type = BPF_PROG_TYPE_XDP;
+	attr.prog_type = prog_type;
 	attr.insns = ptr_u64(insns);
 	attr.insn_cnt = (uint32_t)cnt;
 	attr.license = ptr_u64(license);
@@ -80,6 +80,12 @@ static int prog_load(const struct bpf_insn *insns, size_t cnt, uint32_t log_leve
 		attr.log_size = log_len > UINT32_MAX ? UINT32_MAX : (uint32_t)log_len;
 	}
 	return sys_bpf(BPF_PROG_LOAD, &attr);
+}
+
+static int prog_load(const struct bpf_insn *insns, size_t cnt, uint32_t log_level,
+		     char *log, size_t log_len)
+{
+	return prog_load_type(BPF_PROG_TYPE_XDP, insns, cnt, log_level, log, log_len);
 }
 
 int kbpf_prog_load_xdp(const struct bpf_insn *insns, size_t cnt, char *log, size_t log_len)
@@ -288,24 +294,6 @@ int kbpf_map_delete(int map_fd, const void *key)
 	return sys_bpf(BPF_MAP_DELETE_ELEM, &attr);
 }
 
-static int prog_load_type(uint32_t prog_type, const struct bpf_insn *insns, size_t cnt,
-			  uint32_t log_level, char *log, size_t log_len)
-{
-	static const char license[] = "GPL";
-	union bpf_attr attr;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.prog_type = prog_type;
-	attr.insns = ptr_u64(insns);
-	attr.insn_cnt = (uint32_t)cnt;
-	attr.license = ptr_u64(license);
-	if (log_level && log && log_len) {
-		attr.log_level = log_level;
-		attr.log_buf = ptr_u64(log);
-		attr.log_size = log_len > UINT32_MAX ? UINT32_MAX : (uint32_t)log_len;
-	}
-	return sys_bpf(BPF_PROG_LOAD, &attr);
-}
 
 int kbpf_prog_load(uint32_t prog_type, const struct bpf_insn *insns, size_t cnt,
 		   char *log, size_t log_len)
