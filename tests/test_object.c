@@ -87,6 +87,20 @@ static void test_map_refs(void)
 		BPF_LD_IMM64_RAW_FULL(1, BPF_PSEUDO_MAP_VALUE, 0, 0, 0, 8),
 		BPF_LDX_MEM(BPF_DW, 0, 1, 8), BPF_EXIT_INSN(),
 	};
+	/* Helpers refuse to change a read-only map: r0 = update(ro, &0, &0, 0) */
+	struct bpf_insn u[] = {
+		BPF_ST_MEM(BPF_DW, 10, -8, 0), BPF_LD_MAP_FD(1, 1), BPF_MOV64_REG(2, 10),
+		BPF_ALU64_IMM(BPF_ADD, 2, -8), BPF_MOV64_REG(3, 2), BPF_MOV64_IMM(4, 0),
+		BPF_CALL_HELPER(2), BPF_EXIT_INSN(),
+	};
+	struct bpfvm_prog *pu = bpfvm_prog__new(u, N(u), &o);
+	for (size_t e = 0; pu && e < N(engines); e++) {
+		uint64_t r0 = 0, mem = 0;
+		CHECK(run_raw(pu, engines[e], &mem, 8, &r0) == 0 && (int64_t)r0 == -EPERM,
+		      "%s: update of a RDONLY_PROG map: %lld", engine_names[e], (long long)r0);
+	}
+	CHECK(pu, "update program");
+	bpfvm_prog__free(pu);
 	struct bpfvm_prog *pw = bpfvm_prog__new(w, N(w), &o), *pr = bpfvm_prog__new(r, N(r), &o);
 	CHECK(pw && pr, "fault programs created");
 	for (size_t e = 0; pw && pr && e < N(engines); e++) {

@@ -9,6 +9,8 @@
  *    a map-in-map lookup handed it this run (vm_run_map, vm_run_hold_map);
  *    anything else gives NULL (lookups, reserve), -EINVAL (the rest) or 0 (query),
  *    and is never dereferenced.
+ *  - Maps created BPFVM_F_RDONLY_PROG (.rodata) refuse update, delete, push and
+ *    pop with -EPERM (the kernel's verifier refuses such programs).
  *  - Key and value pointers must be key_size / value_size bytes the program may
  *    read (pop/peek: write) (vm_mem_ok); otherwise lookups return NULL and the
  *    others -EFAULT, touching nothing.
@@ -59,12 +61,22 @@ uint64_t h_map_lookup_percpu_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_
 	return found(m, vm_map_lookup_percpu(m, PTR(r2), (uint32_t)r3));
 }
 
+/* The map r names if the program may change it: NULL and *err otherwise
+ * (BPFVM_F_RDONLY_PROG: -EPERM, as the kernel's verifier forbids the write). */
+static struct bpfvm_map *writable_map(uint64_t r, int *err)
+{
+	struct bpfvm_map *m = vm_run_map(r);
+	*err = !m ? -EINVAL : (m->map_flags & BPFVM_F_RDONLY_PROG) ? -EPERM : 0;
+	return *err ? NULL : m;
+}
+
 uint64_t h_map_update_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5)
 {
 	(void)r5;
-	struct bpfvm_map *m = vm_run_map(r1);
+	int err;
+	struct bpfvm_map *m = writable_map(r1, &err);
 	if (!m)
-		return RET(-EINVAL);
+		return RET(err);
 	if (!vm_mem_ok(r2, m->key_size, false) || !vm_mem_ok(r3, m->value_size, false))
 		return RET(-EFAULT);
 	return RET(vm_map_update(m, PTR(r2), PTR(r3), r4));
@@ -73,9 +85,10 @@ uint64_t h_map_update_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, u
 uint64_t h_map_delete_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5)
 {
 	(void)r3, (void)r4, (void)r5;
-	struct bpfvm_map *m = vm_run_map(r1);
+	int err;
+	struct bpfvm_map *m = writable_map(r1, &err);
 	if (!m)
-		return RET(-EINVAL);
+		return RET(err);
 	if (!vm_mem_ok(r2, m->key_size, false))
 		return RET(-EFAULT);
 	return RET(vm_map_delete(m, PTR(r2)));
@@ -84,9 +97,10 @@ uint64_t h_map_delete_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, u
 uint64_t h_map_push_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5)
 {
 	(void)r4, (void)r5;
-	struct bpfvm_map *m = vm_run_map(r1);
+	int err;
+	struct bpfvm_map *m = writable_map(r1, &err);
 	if (!m)
-		return RET(-EINVAL);
+		return RET(err);
 	if (!vm_mem_ok(r2, m->value_size, false))
 		return RET(-EFAULT);
 	return RET(vm_map_push(m, PTR(r2), r3));
@@ -95,9 +109,10 @@ uint64_t h_map_push_elem(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uin
 /* pop and peek write value_size bytes at r2. */
 static uint64_t pop_peek(uint64_t r1, uint64_t r2, bool peek)
 {
-	struct bpfvm_map *m = vm_run_map(r1);
+	int err;
+	struct bpfvm_map *m = peek ? vm_run_map(r1) : writable_map(r1, &err);
 	if (!m)
-		return RET(-EINVAL);
+		return RET(peek ? -EINVAL : err);
 	if (!vm_mem_ok(r2, m->value_size, true))
 		return RET(-EFAULT);
 	return RET(peek ? vm_map_peek(m, PTR(r2)) : vm_map_pop(m, PTR(r2)));
