@@ -2,15 +2,20 @@
  * prog_run.c — see prog_run.h. Output follows bpftool prog run: output data and
  * context first ("-" prints them: a hex dump, or byte arrays in JSON), then
  * "Return value: N, duration (average): Mns" (or "retval"/"duration" in JSON).
- * Ring-buffer records are printed as they are consumed: after each run when the
- * object has ring buffers (the runs of --repeat are then made one at a time, so
- * a buffer never has to hold more than one run's records); trace_printk lines
- * are printed by the running thread as the program writes them.
+ * Ring-buffer records are printed as they arrive: in text, a consumer thread
+ * polls the object's ring buffers while the program runs; in JSON (one document)
+ * they are consumed after each run (the runs of --repeat are then made one at a
+ * time, so a buffer never has to hold more than one run's records).
+ * trace_printk lines are printed by the running thread as the program writes
+ * them.
  */
 #include "prog_run.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,9 +186,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct rb_src *src = ctx;
 	struct json *j = src->out->j;
 	if (!j) {
+		flockfile(stdout);	/* one line, even beside the running thread's */
 		printf("ringbuf %s: ", src->map);
 		print_hex(stdout, data, size);
 		printf("\n");
+		fflush(stdout);
+		funlockfile(stdout);
 		return 0;
 	}
 	if (!src->out->rb_open) {
@@ -225,6 +233,9 @@ struct rings {
 	struct bpfvm_ring_buffer *rb[MAX_RINGBUFS];
 	struct rb_src src[MAX_RINGBUFS];
 	size_t cnt;
+	pthread_t thread;	/* the live consumer (text output) ... */
+	bool live;		/* ... while this is set */
+	atomic_bool stop;
 };
 
 /* A consumer for each RINGBUF map of obj. 0 or EXIT_FAIL. */
@@ -258,6 +269,41 @@ static void rings_consume(struct rings *r)
 		bpfvm_ring_buffer__consume(r->rb[i]);
 }
 
+/* The live consumer: polls every ring buffer until told to stop. */
+static void *rings_thread(void *arg)
+{
+	struct rings *r = arg;
+	while (!atomic_load(&r->stop)) {
+		if (r->cnt == 1) {
+			bpfvm_ring_buffer__poll(r->rb[0], 5);
+			continue;
+		}
+		int got = 0;
+		for (size_t i = 0; i < r->cnt; i++)
+			got |= bpfvm_ring_buffer__consume(r->rb[i]) > 0;
+		if (!got)
+			nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
+	}
+	return NULL;
+}
+
+/* Starts the live consumer; records are then printed while the program runs. */
+static void rings_start(struct rings *r)
+{
+	atomic_store(&r->stop, false);
+	r->live = r->cnt && pthread_create(&r->thread, NULL, rings_thread, r) == 0;
+}
+
+/* Stops it; what is left is consumed by the caller (rings_consume). */
+static void rings_stop(struct rings *r)
+{
+	if (!r->live)
+		return;
+	atomic_store(&r->stop, true);
+	pthread_join(r->thread, NULL);
+	r->live = false;
+}
+
 static void rings_close(struct rings *r)
 {
 	for (size_t i = 0; i < r->cnt; i++)
@@ -271,7 +317,7 @@ static int do_runs(struct bpfvm_prog *prog, struct bpfvm_test_run_opts *t, uint3
 		   struct rings *r)
 {
 	uint32_t data_room = t->data_size_out, ctx_room = t->ctx_size_out;
-	if (!r->cnt) {
+	if (!r->cnt || r->live) {	/* nothing to consume, or consumed live */
 		t->repeat = repeat;
 		return bpfvm_prog__test_run(prog, t);
 	}
@@ -402,7 +448,10 @@ int run_exec(const char *sub, struct bpfvm_object *obj, struct bpfvm_prog *prog,
 		.engine = a->engine, .budget = a->budget,
 	};
 	bpfvm_set_trace(trace_print, a->json ? stderr : NULL);
+	if (!j)
+		rings_start(&rings);
 	int err = do_runs(prog, &t, a->repeat, &rings);
+	rings_stop(&rings);
 	rings_consume(&rings);
 	bpfvm_set_trace(NULL, NULL);
 	if (ro.rb_open)
@@ -416,6 +465,7 @@ int run_exec(const char *sub, struct bpfvm_object *obj, struct bpfvm_prog *prog,
 		json_end(j);
 	}
 out:
+	rings_stop(&rings);
 	rings_close(&rings);
 	free(data_in);
 	free(ctx_in);
