@@ -34,14 +34,7 @@
 #include "example_pkts.h"
 #include "testutil.h"
 
-static const struct {
-	enum bpfvm_engine engine;
-	const char *name;
-} engines[] = {
-	{ BPFVM_ENGINE_INTERP, "interp" },
-	{ BPFVM_ENGINE_INTERP_SWITCH, "interp-switch" },
-	{ BPFVM_ENGINE_JIT, "jit" },
-};
+#include "test_engines.h"
 
 /* Cases: runs, map comparisons, record comparisons, instruction comparisons. */
 static unsigned agreed, disagreed;
@@ -688,7 +681,7 @@ int main(void)
 	for (size_t d = 0; d < ndirs; d++) {
 		cur_dir = dirs[d];
 		cur_cc = strrchr(cur_dir, '/') ? strrchr(cur_dir, '/') + 1 : cur_dir;
-		for (size_t e = 0; e < sizeof(engines) / sizeof(engines[0]); e++) {
+		for (size_t e = 0; e < N_ENGINES; e++) {
 			unsigned before = disagreed, a0 = agreed;
 
 			if (!bpfvm_engine_available(engines[e].engine))

@@ -66,14 +66,7 @@ struct req_info {
 
 enum { XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT };
 
-static const struct {
-	enum bpfvm_engine engine;
-	const char *name;
-} engines[] = {
-	{ BPFVM_ENGINE_INTERP, "interp" },
-	{ BPFVM_ENGINE_INTERP_SWITCH, "interp-switch" },
-	{ BPFVM_ENGINE_JIT, "jit" },
-};
+#include "test_engines.h"
 
 /* The current case, for messages: "clang-14/jit xdp_firewall ipv4_tcp". */
 static char where[256];
@@ -1026,7 +1019,7 @@ int main(void)
 	for (size_t d = 0; d < ndirs; d++) {
 		cur_dir = dirs[d];
 		cur_cc = strrchr(cur_dir, '/') ? strrchr(cur_dir, '/') + 1 : cur_dir;
-		for (size_t e = 0; e < sizeof(engines) / sizeof(engines[0]); e++) {
+		for (size_t e = 0; e < N_ENGINES; e++) {
 			int before = t_fail;
 
 			if (!bpfvm_engine_available(engines[e].engine))

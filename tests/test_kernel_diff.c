@@ -30,16 +30,8 @@
 #include "datafile.h"
 #include "testutil.h"
 
-/* The bpfvm engines compared with the kernel: the JIT adds one line. */
-static const struct {
-	enum bpfvm_engine engine;
-	const char *name;
-} engines[] = {
-	{ BPFVM_ENGINE_INTERP, "interp" },
-	{ BPFVM_ENGINE_INTERP_SWITCH, "interp-switch" },
-	{ BPFVM_ENGINE_JIT, "jit" },
-};
-#define N_ENGINES (sizeof(engines) / sizeof(engines[0]))
+/* The bpfvm engines compared with the kernel. */
+#include "test_engines.h"
 
 #define LOG_SIZE (1u << 20)
 #define RUN_BUDGET 100000000u	/* the kernel verified termination; this is a backstop */
