@@ -239,8 +239,9 @@ struct bpfvm_map *vm_run_map(uint64_t r)
 	if (!run)
 		return NULL;
 	struct bpfvm_map *key = (struct bpfvm_map *)(uintptr_t)r;
-	struct bpfvm_map **m = bsearch(&key, run->prog->maps, run->prog->map_cnt,
-				       sizeof(key), cmp_ptr);
+	struct bpfvm_map **m = run->prog->map_cnt ? bsearch(&key, run->prog->maps,
+							   run->prog->map_cnt, sizeof(key),
+							   cmp_ptr) : NULL;
 	if (m)
 		return *m;
 	for (uint32_t i = 0; i < run->held_cnt; i++)
