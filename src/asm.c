@@ -799,7 +799,7 @@ static int parse_insn_directive(struct asm_ctx *c, const char *p)
 		return -EINVAL;
 	struct bpf_insn in = { 0 };
 	if (k == 1) {
-		uint64_t v;
+		uint64_t v = 0;
 		if (num_imm64(c, &n[0], &v))
 			return -EINVAL;
 		in.code = (uint8_t)v;
@@ -1020,7 +1020,7 @@ static int conf_line(struct asm_ctx *c, char *p)
 		if (r)
 			return r < 0 ? r : expect_end(c, q);
 		struct num nm;
-		uint64_t v;
+		uint64_t v = 0;
 		if (need_num(c, &q, &nm, "an immediate") || num_imm64(c, &nm, &v) ||
 		    expect_end(c, q))
 			return -EINVAL;
@@ -1127,7 +1127,7 @@ static int pc_load(struct asm_ctx *c, const char *p, const char *dp, int dst)
 		return -EINVAL;
 	if (accept(&p, "skb")) {
 		struct num n;
-		int32_t imm;
+		int32_t imm = 0;
 		int src = -1;
 		if (expect(c, &p, "[", "'['"))
 			return -EINVAL;
@@ -1274,7 +1274,7 @@ static int pc_assign(struct asm_ctx *c, const char *p)
 			return emit(c, row, dst, src, 0, 0) ? -ENOMEM : expect_end(c, p);
 		}
 		struct num n;
-		int32_t imm;
+		int32_t imm = 0;
 		row = find_kop(ISA_FMT_ALU_K, opp, on - 1, bits);
 		if (row < 0)
 			return err(c, opp, "unknown operator '%.*s'", (int)on, opp);
@@ -1371,7 +1371,7 @@ static int pc_assign(struct asm_ctx *c, const char *p)
 	}
 	bool ll = accept_word(&p, "ll");
 	if (ll || (c->has_hint && c->hint == isa_rows[find_kop(ISA_FMT_LDDW, "", 0, 0)].opcode)) {
-		uint64_t v;
+		uint64_t v = 0;
 		if (wd != 'r')
 			return err(c, dp, "a 64-bit load needs a 64-bit register, not '%.*s'",
 				   tok_len(dp), dp);
@@ -1380,7 +1380,7 @@ static int pc_assign(struct asm_ctx *c, const char *p)
 		row = find_kop(ISA_FMT_LDDW, "", 0, 0);
 		return emit_lddw(c, row, dst, v) ? -ENOMEM : expect_end(c, p);
 	}
-	int32_t imm;
+	int32_t imm = 0;
 	if (num_imm32(c, &n, &imm, wd == 'r' ? " (add 'll' for a 64-bit load)" : NULL))
 		return -EINVAL;
 	row = find_kop(ISA_FMT_ALU_K, "", 0, bits);
@@ -1407,7 +1407,7 @@ static int pc_store(struct asm_ctx *c, const char *p)
 		return emit(c, row, dst, src, off, 0) ? -ENOMEM : expect_end(c, p);
 	}
 	struct num n;
-	int32_t imm;
+	int32_t imm = 0;
 	int row = find_kop(ISA_FMT_ST, sz, szn, 0);
 	if (row < 0)
 		return err(c, sz, "invalid access size '%.*s' for a store", (int)szn, sz);
