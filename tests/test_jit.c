@@ -484,6 +484,67 @@ static void test_faults(void)
 			BPF_EXIT_INSN()), NULL, 0, b);
 }
 
+/* ---- Grouped memory checks -------------------------------------------------------- */
+/* Several accesses through one register in a block are checked once as a group; when
+ * the group's span is not all in the context memory, the rest of the block runs with
+ * a check per access: the faulting instruction, the stores before it and the budget
+ * must be the interpreter's. */
+static void test_groups(void)
+{
+	uint8_t mem[64];
+	for (size_t i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i * 13 + 5);
+	for (int base = -12; base <= 64; base += 2) {
+		for (int len = 0; len <= 64; len += len < 16 ? 1 : 8) {
+			char what[96];
+			snprintf(what, sizeof(what), "group at mem%+d, len %d", base, len);
+			compare_prog(what, PROG(
+				BPF_MOV64_REG(2, 1),
+				BPF_ALU64_IMM(BPF_ADD, 2, base),
+				BPF_MOV64_IMM(0, 7),
+				BPF_LDX_MEM(BPF_B, 3, 2, 1),
+				BPF_STX_MEM(BPF_B, 2, 3, 0),
+				BPF_ALU64_IMM(BPF_ADD, 0, 1),
+				BPF_LDX_MEM(BPF_W, 4, 2, 4),
+				BPF_ST_MEM(BPF_H, 2, 8, 0x1234),
+				BPF_ALU64_REG(BPF_ADD, 0, 4),
+				BPF_LDX_MEM(BPF_DW, 5, 2, -4),
+				BPF_ALU64_REG(BPF_ADD, 0, 5),
+				BPF_ALU64_IMM(BPF_ADD, 2, 3),		/* a new group */
+				BPF_LDX_MEM(BPF_H, 3, 2, 0),
+				BPF_ALU64_REG(BPF_ADD, 0, 3),
+				BPF_LDX_MEM(BPF_B, 3, 2, 9),
+				BPF_ALU64_REG(BPF_ADD, 0, 3),
+				BPF_EXIT_INSN()), mem, (size_t)len, 0);
+			for (uint64_t budget = 1; budget <= 18; budget++) {
+				snprintf(what, sizeof(what), "group at mem%+d, len %d, budget %u",
+					 base, len, (unsigned)budget);
+				compare_prog(what, PROG(
+					BPF_MOV64_REG(2, 1),
+					BPF_ALU64_IMM(BPF_ADD, 2, base),
+					BPF_LDX_MEM(BPF_B, 3, 2, 0),
+					BPF_STX_MEM(BPF_B, 2, 3, 2),
+					BPF_LDX_MEM(BPF_B, 4, 2, 6),
+					BPF_MOV64_REG(0, 4),
+					BPF_EXIT_INSN()), mem, (size_t)len, budget);
+			}
+		}
+	}
+	/* Through a copy of r10: the group is on the stack, not in the context memory. */
+	for (int off = -520; off <= 8; off += 4) {
+		char what[96];
+		snprintf(what, sizeof(what), "stack group at r10%+d", off);
+		compare_prog(what, PROG(
+			BPF_MOV64_REG(2, 10),
+			BPF_ALU64_IMM(BPF_ADD, 2, off),
+			BPF_ST_MEM(BPF_W, 2, 0, 99),
+			BPF_LDX_MEM(BPF_B, 0, 2, 1),
+			BPF_LDX_MEM(BPF_W, 3, 2, 0),
+			BPF_ALU64_REG(BPF_ADD, 0, 3),
+			BPF_EXIT_INSN()), NULL, 0, 0);
+	}
+}
+
 int main(void)
 {
 	test_log_capture();
@@ -495,6 +556,7 @@ int main(void)
 	test_wx();
 	test_large();
 	test_faults();
+	test_groups();
 	test_generated();
 	printf("%d programs compared with the interpreter\n", n_compared);
 	return test_summary();

@@ -88,10 +88,12 @@ static uint32_t pack(size_t insn, bool exact, unsigned low)
 }
 
 /* ---- Compiler state ------------------------------------------------------------ */
-enum stub_kind { STUB_MEM, STUB_FAULT, STUB_STOP, STUB_ZERO, STUB_COPY };
+enum stub_kind { STUB_MEM, STUB_MEMR, STUB_FAULT, STUB_STOP, STUB_ZERO, STUB_COPY, STUB_CCOPY };
 struct stub {
 	uint8_t kind;
-	uint32_t label, ret, arg;	/* arg: packed, or the leader of a COPY */
+	uint8_t reg;			/* MEMR: the access's x86 base register */
+	int32_t disp;			/* MEMR: its displacement */
+	uint32_t label, ret, arg;	/* arg: packed, or the leader of a COPY / CCOPY */
 };
 
 /* Fixed labels after the instructions' */
@@ -114,6 +116,11 @@ enum {
 #define FL_LEADER	1u
 #define FL_TARGET	2u	/* local call target: a subprogram starts here */
 
+/* Per slot: memory-check groups (find_groups) */
+#define G_MEMBER	1u	/* checked with its group */
+#define G_HEAD		2u	/* the group's check comes before this access */
+#define G_WRITE		4u	/* (head) some member writes */
+
 struct jit_state {
 	struct x86_buf b;
 	const struct bpfvm_prog *prog;
@@ -124,13 +131,18 @@ struct jit_state {
 	bool main_called;	/* insn 0 is also a local call target */
 	size_t main_end;	/* first subprogram after the main one */
 	uint8_t saved[6];	/* host registers the trampoline saves: rbp, r12 and */
-	size_t nsaved;		/* the callee-saved ones BPF r6-r9 use */
+	size_t nsaved;		/* the callee-saved ones BPF r6-r9 use (and mbase) */
+	int mbase;		/* a callee-saved register no BPF register uses, holding
+				 * the context memory's base in checked mode, or -1 */
 	uint8_t *flags;		/* per slot FL_* */
 	uint32_t *blk;		/* per leader: instructions in its block */
 	uint32_t *tlabel;	/* per call target: its frame prologue's label */
 	uint32_t *lbl;		/* label offsets */
 	size_t nlbl, lbl_base, lbl_cap;
 	bool changed;
+	bool nogroup;		/* emitting a CCOPY: every access checks itself */
+	uint8_t *grouped;	/* per slot G_*: the access is checked with its group */
+	int32_t *glo, *ghi;	/* per group head: the span's offsets */
 	uint8_t *jshort;	/* per jump (in emission order): fits rel8 */
 	size_t njmp, jcap;
 	struct stub *stubs;
@@ -171,20 +183,22 @@ static void bind(struct jit_state *st, uint32_t l)
 	}
 }
 
-static void add_stub(struct jit_state *st, enum stub_kind kind, uint32_t label, uint32_t ret,
-		     uint32_t arg)
+static struct stub *add_stub(struct jit_state *st, enum stub_kind kind, uint32_t label,
+			     uint32_t ret, uint32_t arg)
 {
 	if (st->nstub == st->stub_cap) {
 		size_t cap = st->stub_cap ? st->stub_cap * 2 : 256;
 		struct stub *v = realloc(st->stubs, cap * sizeof(*v));
 		if (!v) {
 			x86_fail(&st->b, -ENOMEM);
-			return;
+			return NULL;
 		}
 		st->stubs = v;
 		st->stub_cap = cap;
 	}
-	st->stubs[st->nstub++] = (struct stub){ (uint8_t)kind, label, ret, arg };
+	st->stubs[st->nstub] = (struct stub){ .kind = (uint8_t)kind, .label = label, .ret = ret,
+					      .arg = arg };
+	return &st->stubs[st->nstub++];
 }
 
 /* jmp (cc < 0) or jcc to label l, rel8 when it fits (see the opening comment). */
@@ -356,6 +370,16 @@ static bpfvm_helper_fn jit_callx(struct jit_ctx *c, uint64_t id, uint32_t packed
 
 struct mem { int base; int32_t disp; };
 
+/* sub r10, <the context memory's base>: from a spare callee-saved register when
+ * the program leaves one free (st->mbase), else from ctx. */
+static void sub_mbase(struct jit_state *st)
+{
+	if (st->mbase >= 0)
+		x86_alu_rr(&st->b, true, ALU_SUB, R10, st->mbase);	/* sub r10, mbase */
+	else
+		x86_alu_rm(&st->b, true, ALU_SUB, R10, CTX, CTX_OFF(m_base));	/* sub r10, [m_base] */
+}
+
 /* The checked address of a size-byte access at BPF register breg + off: the operand
  * to use ([r11] after a check, else [reg + off]). force: always in r11. */
 static struct mem mem_check(struct jit_state *st, size_t i, bool exact, int breg, int16_t off,
@@ -364,7 +388,29 @@ static struct mem mem_check(struct jit_state *st, size_t i, bool exact, int breg
 	struct x86_buf *b = &st->b;
 	int xb = xr((unsigned)breg);
 	int si = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
-	if (!st->checked || (breg == 10 && off >= -BPFVM_STACK_SIZE && off <= -size)) {
+	if (!st->checked || (breg == 10 && off >= -BPFVM_STACK_SIZE && off <= -size) ||
+	    (!exact && !st->nogroup && (st->grouped[i] & G_MEMBER))) {
+		if (!force)
+			return (struct mem){ xb, off };
+		x86_lea(b, R11, xb, off);			/* lea r11, [reg + off] */
+		return (struct mem){ R11, 0 };
+	}
+	if (breg != 10) {
+		/* The context memory inline (4 instructions); the stack and the
+		 * other regions in the stub, which leaves the address in r11. */
+		uint32_t stub = new_label(st), back = new_label(st);
+		struct stub *sb = add_stub(st, STUB_MEMR, stub, back,
+					   pack(i, exact, (write ? PK_WRITE : 0) | (unsigned)size));
+		if (sb) {
+			sb->reg = (uint8_t)xb;
+			sb->disp = off;
+		}
+		x86_lea(b, R10, xb, off);			/* lea r10, [reg + off] */
+		sub_mbase(st);					/* sub r10, m_base */
+		x86_alu_rm(b, true, ALU_CMP, R10, CTX,
+			   write ? CTX_OFF(m_wlim[si]) : CTX_OFF(m_rlim[si]));	/* cmp r10, [lim] */
+		jump(st, CC_AE, stub);				/* jae .slow */
+		bind(st, back);
 		if (!force)
 			return (struct mem){ xb, off };
 		x86_lea(b, R11, xb, off);			/* lea r11, [reg + off] */
@@ -395,7 +441,7 @@ static struct mem mem_check(struct jit_state *st, size_t i, bool exact, int breg
 			}
 		} else {
 			x86_mov_rr(b, true, R10, R11);			/* mov r10, r11 */
-			x86_alu_rm(b, true, ALU_SUB, R10, CTX, CTX_OFF(m_base));	/* sub r10, [m_base] */
+			sub_mbase(st);					/* sub r10, m_base */
 			x86_alu_rm(b, true, ALU_CMP, R10, CTX,
 				   write ? CTX_OFF(m_wlim[si]) : CTX_OFF(m_rlim[si]));	/* cmp r10, [lim] */
 			if (last)
@@ -966,7 +1012,10 @@ static void emit_start_regs(struct jit_state *st)
 	for (size_t k = 0; k < sizeof(zero); k++)
 		x86_mov_ri32(b, zero[k], 0);			/* xor r32, r32 */
 	for (size_t k = 2; k < st->nsaved; k++)
-		x86_mov_ri32(b, st->saved[k], 0);		/* xor r6-r9 */
+		if (st->saved[k] != st->mbase)
+			x86_mov_ri32(b, st->saved[k], 0);	/* xor r6-r9 */
+	if (st->mbase >= 0)
+		x86_load(b, LD_64, st->mbase, CTX, CTX_OFF(m_base));	/* mov mbase, [ctx.m_base] */
 }
 
 static void emit_trampoline(struct jit_state *st)
@@ -1074,6 +1123,8 @@ static void emit_shared(struct jit_state *st)
 		x86_mov_rr(b, true, RBP, RCX);			/* mov rbp, rcx (frame top) */
 		if (st->checked)
 			x86_load(b, LD_64, LEFT, CTX, CTX_OFF(left));	/* mov r9, [ctx.left] */
+		if (st->mbase >= 0)
+			x86_load(b, LD_64, st->mbase, CTX, CTX_OFF(m_base));	/* mov mbase, [ctx.m_base] */
 		for (int r = 1; r <= 5; r++)
 			x86_load(b, LD_64, xr(r), R10, 8 * (r - 1));	/* mov rN, [r10 + 8*(N-1)] */
 		x86_call_r(b, R11);				/* call r11 */
@@ -1099,6 +1150,21 @@ static void emit_stub(struct jit_state *st, const struct stub *s)
 	struct x86_buf *b = &st->b;
 	bind(st, s->label);
 	switch (s->kind) {
+	case STUB_MEMR: {
+		/* Not the context memory: the stack in use, else C. */
+		x86_lea(b, R11, s->reg, s->disp);		/* lea r11, [reg + off] */
+		int si = __builtin_ctz(s->arg & PK_LOW);
+		x86_lea(b, R10, RBP, -BPFVM_STACK_SIZE);	/* lea r10, [rbp - 512] */
+		x86_alu_rr(b, true, ALU_CMP, R11, R10);		/* cmp r11, r10 */
+		size_t below = fwd8(st, CC_B);			/* jb .other */
+		x86_alu_rm(b, true, ALU_CMP, R11, CTX, CTX_OFF(top_lim[si]));	/* cmp r11, [top - size] */
+		jump(st, CC_BE, s->ret);			/* jbe back */
+		land8(st, below);				/* .other: */
+		x86_mov_ri32(b, R10, s->arg);			/* mov r10d, packed */
+		call_label(st, lbl_fixed(st, L_CHK_MEM));	/* call .chk_mem */
+		jump(st, -1, s->ret);				/* jmp back */
+		break;
+	}
 	case STUB_MEM:
 		x86_mov_ri32(b, R10, s->arg);			/* mov r10d, packed */
 		call_label(st, lbl_fixed(st, L_CHK_MEM));	/* call .chk_mem */
@@ -1118,8 +1184,8 @@ static void emit_stub(struct jit_state *st, const struct stub *s)
 		call_label(st, lbl_fixed(st, L_ZERO));		/* call .zero_frame */
 		jump(st, -1, s->ret);				/* jmp back */
 		break;
-	case STUB_COPY:
-		break;						/* emit_copy */
+	case STUB_COPY: case STUB_CCOPY:
+		break;						/* emit_copy, emit_ccopy */
 	}
 }
 
@@ -1146,6 +1212,150 @@ static void emit_copy(struct jit_state *st, const struct stub *s)
 	}
 }
 
+/* The base register (BPF) of a memory access, or -1. */
+static int access_base(const struct bpf_insn *in, int *size, bool *write)
+{
+	int row = in->code;
+	*size = 0;
+	*write = false;
+	if (row >= ISA__COUNT)
+		return -1;
+	switch ((enum isa_op)row) {
+	case ISA_LDXB: case ISA_LDXH: case ISA_LDXW: case ISA_LDXDW:
+	case ISA_LDXSB: case ISA_LDXSH: case ISA_LDXSW:
+		*size = isa_rows[row].bits / 8;
+		*write = false;
+		return in->src_reg;
+	case ISA_STB: case ISA_STH: case ISA_STW: case ISA_STDW:
+	case ISA_STXB: case ISA_STXH: case ISA_STXW: case ISA_STXDW:
+		*size = isa_rows[row].bits / 8;
+		*write = true;
+		return in->dst_reg;
+	default:
+		return -1;
+	}
+}
+
+/* Groups: in a basic block, the accesses through one register (not r10) between
+ * two writes of it, when there are two or more. The group is checked once, before
+ * its first access (its head), for its whole span [reg + min off, reg + max end)
+ * in the context memory; the members then carry no check. If that fails, the
+ * rest of the block runs from a copy in which every access checks itself
+ * (emit_ccopy): the same state at the same point, so faults stay exact. */
+
+static void find_groups(struct jit_state *st)
+{
+	const struct bpf_insn *code = st->code;
+	size_t head[10];
+	unsigned cnt[10];
+	for (size_t lead = 0; lead < st->cnt; lead++) {
+		if (!(st->flags[lead] & FL_LEADER) || code[lead].code == ISA_LDDW_HI)
+			continue;
+		for (int pass = 0; pass < 2; pass++) {
+			for (int r = 0; r < 10; r++)
+				cnt[r] = 0;
+			size_t k = lead;
+			for (uint32_t n = 0; n < st->blk[lead]; n++) {
+				int size, row = code[k].code;
+				bool write;
+				int r = access_base(&code[k], &size, &write);
+				if (r >= 0 && r < 10) {
+					if (!cnt[r]++)
+						head[r] = k;
+					if (pass == 1 && st->grouped[head[r]] & G_HEAD) {
+						size_t h = head[r];
+						int32_t lo = code[k].off, hi = code[k].off + size;
+						if (k == h || lo < st->glo[h])
+							st->glo[h] = lo;
+						if (k == h || hi > st->ghi[h])
+							st->ghi[h] = hi;
+						st->grouped[k] |= G_MEMBER;
+						if (write)
+							st->grouped[h] |= G_WRITE;
+					}
+				}
+				uint16_t w = row < ISA__COUNT ? isa_regs_written(&code[k], row) : 0;
+				for (int q = 0; q < 10; q++)
+					if (w & (1u << q)) {
+						if (pass == 0 && cnt[q] >= 2)
+							st->grouped[head[q]] |= G_HEAD;
+						cnt[q] = 0;
+					}
+				k += row == ISA_LDDW ? 2 : 1;
+			}
+			if (pass == 0)
+				for (int r = 0; r < 10; r++)
+					if (cnt[r] >= 2)
+						st->grouped[head[r]] |= G_HEAD;
+		}
+	}
+}
+
+/* Before the head of a group (find_groups): its check. */
+static void emit_group_check(struct jit_state *st, size_t h)
+{
+	struct x86_buf *b = &st->b;
+	int size;
+	bool write;
+	int r = access_base(&st->code[h], &size, &write);
+	int32_t lo = st->glo[h], hi = st->ghi[h], span = hi - lo;
+	uint32_t l = new_label(st);
+	add_stub(st, STUB_CCOPY, l, 0, (uint32_t)h);
+	/* r10 = reg + lo - base + span must lie in [span, len] */
+	x86_lea(b, R10, xr((unsigned)r), hi);			/* lea r10, [reg + hi] */
+	sub_mbase(st);						/* sub r10, m_base */
+	x86_alu_rm(b, true, ALU_CMP, R10, CTX, st->grouped[h] & G_WRITE ?
+		   CTX_OFF(m_wlim[0]) : CTX_OFF(m_rlim[0]));	/* cmp r10, [len] */
+	jump(st, CC_A, l);					/* ja .checked_copy */
+	x86_alu_ri(b, true, ALU_CMP, R10, span);		/* cmp r10, span */
+	jump(st, CC_B, l);					/* jb .checked_copy */
+}
+
+/* The rest of the block from the head s->arg, every access checking itself (the
+ * group's check failed), then on to the next instruction. */
+static void emit_ccopy(struct jit_state *st, const struct stub *s)
+{
+	bind(st, s->label);
+	size_t i = s->arg;
+	int last = 0;
+	st->nogroup = true;
+	do {
+		last = st->code[i].code;
+		emit_insn(st, i, false);
+		i += last == ISA_LDDW ? 2 : 1;
+	} while (i < st->cnt && !(st->flags[i] & FL_LEADER));
+	st->nogroup = false;
+	if (last != ISA_EXIT)
+		jump(st, -1, lbl_insn(i));			/* jmp next */
+}
+
+/* dst = src; dst += src2 or imm (the address arithmetic clang emits) as one lea,
+ * when the add is in the same block: nothing can stop the run between the two,
+ * and BPF keeps no flags from one instruction to the next. */
+static bool fuse_mov_add(struct jit_state *st, size_t i)
+{
+	const struct bpf_insn *a = &st->code[i], *c = a + 1;
+	if (i + 1 >= st->cnt || (st->flags[i + 1] & FL_LEADER) || a->dst_reg == a->src_reg)
+		return false;
+	bool w64;
+	if (a->code == ISA_MOV64_REG && (c->code == ISA_ADD64_REG || c->code == ISA_ADD64_IMM))
+		w64 = true;
+	else if (a->code == ISA_MOV32_REG && (c->code == ISA_ADD32_REG || c->code == ISA_ADD32_IMM))
+		w64 = false;
+	else
+		return false;
+	if (c->dst_reg != a->dst_reg || a->dst_reg > 10 || a->src_reg > 10 ||
+	    (isa_rows[c->code].fmt == ISA_FMT_ALU_X && c->src_reg > 10))
+		return false;
+	int d = xr(a->dst_reg), s = xr(a->src_reg);
+	if (isa_rows[c->code].fmt == ISA_FMT_ALU_K)
+		x86_lea_bi(&st->b, w64, d, s, -1, c->imm);	/* lea dst, [src + imm] */
+	else
+		x86_lea_bi(&st->b, w64, d, s, c->src_reg == a->dst_reg ? s : xr(c->src_reg),
+			   0);					/* lea dst, [src + src2] */
+	return true;
+}
+
 static void emit_all(struct jit_state *st)
 {
 	struct x86_buf *b = &st->b;
@@ -1166,6 +1376,12 @@ static void emit_all(struct jit_state *st)
 			x86_alu_ri(b, true, ALU_SUB, LEFT, (int32_t)st->blk[i]);	/* sub r9, n */
 			jump(st, CC_B, l);			/* jb .slow_copy */
 		}
+		if (st->checked && (st->grouped[i] & G_HEAD))
+			emit_group_check(st, i);
+		if (fuse_mov_add(st, i)) {
+			bind(st, lbl_insn(++i));	/* not a leader: nothing to charge */
+			continue;
+		}
 		emit_insn(st, i, false);
 		if (b->err && st->err_insn == SIZE_MAX)
 			st->err_insn = i;
@@ -1176,6 +1392,8 @@ static void emit_all(struct jit_state *st)
 		struct stub s = st->stubs[k];	/* copy: emitting may grow the array */
 		if (s.kind == STUB_COPY)
 			emit_copy(st, &s);
+		else if (s.kind == STUB_CCOPY)
+			emit_ccopy(st, &s);
 		else
 			emit_stub(st, &s);
 	}
@@ -1189,7 +1407,10 @@ static int analyse(struct jit_state *st)
 	st->flags = calloc(cnt + 1, 1);
 	st->blk = calloc(cnt + 1, sizeof(*st->blk));
 	st->tlabel = calloc(cnt + 1, sizeof(*st->tlabel));
-	if (!st->flags || !st->blk || !st->tlabel)
+	st->grouped = calloc(cnt + 1, 1);
+	st->glo = calloc(cnt + 1, sizeof(*st->glo));
+	st->ghi = calloc(cnt + 1, sizeof(*st->ghi));
+	if (!st->flags || !st->blk || !st->tlabel || !st->grouped || !st->glo || !st->ghi)
 		return -ENOMEM;
 	uint16_t used = 0;
 	st->flags[0] |= FL_LEADER;
@@ -1228,6 +1449,13 @@ static int analyse(struct jit_state *st)
 	for (int r = 6; r <= 9; r++)
 		if (used & (1u << r))
 			st->saved[st->nsaved++] = xreg[r];
+	st->mbase = -1;
+	for (int r = 9; r >= 6 && st->checked; r--)
+		if (!(used & (1u << r))) {
+			st->mbase = xreg[r];
+			st->saved[st->nsaved++] = xreg[r];
+			break;
+		}
 	st->main_called = st->flags[0] & FL_TARGET;
 	st->main_end = cnt;
 	for (size_t i = 1; i < cnt; i++)
@@ -1243,6 +1471,7 @@ static int analyse(struct jit_state *st)
 			lead = i;
 		st->blk[lead]++;
 	}
+	find_groups(st);
 	size_t ntarget = 0;
 	for (size_t i = 0; i < cnt; i++)
 		if (st->flags[i] & FL_TARGET)
@@ -1277,6 +1506,9 @@ static void free_state(struct jit_state *st)
 	free(st->flags);
 	free(st->blk);
 	free(st->tlabel);
+	free(st->grouped);
+	free(st->glo);
+	free(st->ghi);
 	free(st->lbl);
 	free(st->jshort);
 	free(st->stubs);
@@ -1494,6 +1726,7 @@ int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1,
 	const struct bpfvm_prog *const first = run->prog;
 
 	c.stack_top = top;
+	c.left = start;
 	c.run = run;
 	c.m_base = 0;
 	uint64_t len = 0;

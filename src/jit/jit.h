@@ -27,10 +27,19 @@
  *  - memory: [addr, addr+size) must lie in the stack in use ([rbp-512, top of the
  *    main frame)), the first region (the context memory) or another region, static
  *    or dynamic (map values, ring-buffer records that helpers added during the
- *    run); the first two are tested inline, the rest in C (jit_mem_slow ->
- *    vm_region_ok, which reads the dynamic table at check time) out of line. Stack
- *    accesses through r10 whose offset is in [-512, -size] are statically safe and
- *    carry no check.
+ *    run). Through r10 the stack and then the context memory are tested inline;
+ *    through any other register only the context memory is (lea, sub, cmp, jae),
+ *    the stack in the out-of-line stub; the rest is tested in C (jit_mem_slow ->
+ *    vm_region_ok, which reads the dynamic table at check time). Stack accesses
+ *    through r10 whose offset is in [-512, -size] are statically safe and carry no
+ *    check. The context memory's base lives in a callee-saved register that no
+ *    BPF register of the program uses (r6-r9 unused), else it is read from ctx.
+ *  - grouped checks: in a basic block, two or more accesses through one register
+ *    (not r10) with no write of it in between are checked once, before the first,
+ *    for their whole span in the context memory; the members then carry no check.
+ *    If the group check fails, the rest of the block runs from an out-of-line copy
+ *    in which every access checks itself: the same state at the same point, so
+ *    the faulting instruction, the stores before it and the budget are exact.
  *  - budget: each basic block subtracts its instruction count from r9 on entry;
  *    if that would go below zero the block runs instead from an out-of-line copy
  *    that counts one instruction at a time, so the budget fault names exactly the
@@ -40,6 +49,8 @@
  *    a callback continues from is exactly the interpreter's.
  *  - faults record {kind, insn, addr, size} through C and unwind with the rsp saved
  *    by the innermost entry (ctx.saved_rsp), from any call depth.
+ * Peephole: dst = src followed in its block by dst += src2 / imm (clang's
+ * address arithmetic) is one lea; nothing can stop the run between the two.
  * Verified mode (for the verifier, later) is the same emitter with checked =
  * false: no memory checks, no budget.
  *

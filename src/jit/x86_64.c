@@ -243,6 +243,38 @@ void x86_lea(struct x86_buf *b, int dst, int base, int32_t disp)
 	op_rm(b, F_W, 0x8d, dst, base, disp);		/* lea dst, [base + disp] */
 }
 
+void x86_lea_bi(struct x86_buf *b, bool w64, int dst, int base, int index, int32_t disp)
+{
+	if (index < 0 || (index & 15) == RSP) {
+		if (index < 0 && w64) {
+			x86_lea(b, dst, base, disp);
+			return;
+		}
+		if (index >= 0) {
+			x86_fail(b, -EINVAL);		/* rsp cannot be an index */
+			return;
+		}
+	}
+	uint8_t rex = (uint8_t)(0x40 | (w64 ? 8 : 0) | (dst & 8 ? 4 : 0) |
+				(index >= 0 && (index & 8) ? 2 : 0) | (base & 8 ? 1 : 0));
+	if (rex != 0x40)
+		x86_byte(b, rex);
+	x86_byte(b, 0x8d);
+	int mod = disp == 0 && (base & 7) != 5 ? 0 : x86_is_imm8(disp) ? 1 : 2;
+	if (index >= 0) {
+		x86_byte(b, (uint8_t)(mod << 6 | (dst & 7) << 3 | 4));	/* ModRM: SIB follows */
+		x86_byte(b, (uint8_t)((index & 7) << 3 | (base & 7)));	/* SIB: scale 1 */
+	} else {
+		x86_byte(b, (uint8_t)(mod << 6 | (dst & 7) << 3 | (base & 7)));
+		if ((base & 7) == 4)
+			x86_byte(b, 0x24);			/* SIB: [base] */
+	}
+	if (mod == 1)
+		x86_byte(b, (uint8_t)disp);
+	else if (mod == 2)
+		x86_u32(b, (uint32_t)disp);
+}
+
 void x86_load(struct x86_buf *b, enum x86_load kind, int dst, int base, int32_t disp)
 {
 	switch (kind) {

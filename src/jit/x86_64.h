@@ -79,6 +79,8 @@ void x86_cqo(struct x86_buf *b, bool w64);
 
 /* Memory operands are [base + disp]. */
 void x86_lea(struct x86_buf *b, int dst, int base, int32_t disp);
+/* lea dst, [base + index + disp] (index < 0: none); !w64: the 32-bit sum, zero-extended */
+void x86_lea_bi(struct x86_buf *b, bool w64, int dst, int base, int index, int32_t disp);
 void x86_load(struct x86_buf *b, enum x86_load kind, int dst, int base, int32_t disp);
 void x86_store_r(struct x86_buf *b, int size, int base, int32_t disp, int src);
 void x86_store_i(struct x86_buf *b, int size, int base, int32_t disp, int32_t imm);
