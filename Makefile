@@ -1,5 +1,5 @@
 # Makefile — a thin wrapper around CMake for the README's commands.
-#   make demo   install deps, build, assemble and run the sample program
+#   make demo   install deps, build, run the sample program and an XDP object
 #   make test   install deps, build, run the whole test suite (CTest)
 #   make bench  build and run the benchmark suite
 #   make bench-maps  build and run the map benchmark
