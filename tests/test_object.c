@@ -526,6 +526,36 @@ static void test_inner_map(void)
 	bpfvm_map__free(tmpl);
 }
 
+/* An embedder's own xdp_md around packet memory from bpfvm_packet_alloc. */
+static void test_own_xdp_ctx(void)
+{
+	/* r0 = data_end - data + pkt[off at r1->rx_queue_index] */
+	struct bpf_insn p[] = {
+		BPF_LDX_MEM(BPF_W, 2, 1, 0), BPF_LDX_MEM(BPF_W, 3, 1, 4),
+		BPF_LDX_MEM(BPF_W, 4, 1, 16), BPF_MOV64_REG(0, 3), BPF_ALU64_REG(BPF_SUB, 0, 2),
+		BPF_ALU64_REG(BPF_ADD, 2, 4), BPF_LDX_MEM(BPF_B, 5, 2, 0),
+		BPF_ALU64_REG(BPF_ADD, 0, 5), BPF_EXIT_INSN(),
+	};
+	struct bpfvm_prog_opts o = { .sz = sizeof(o), .prog_type = BPFVM_PROG_TYPE_XDP };
+	struct bpfvm_prog *prog = bpfvm_prog__new(p, N(p), &o);
+	uint8_t *pkt = bpfvm_packet_alloc(64);
+	CHECK(prog && pkt && (uintptr_t)pkt < (1ull << 32), "program and low packet memory");
+	if (prog && pkt) {
+		pkt[3] = 40;
+		uint32_t md[6] = { (uint32_t)(uintptr_t)pkt, (uint32_t)(uintptr_t)pkt + 60,
+				   (uint32_t)(uintptr_t)pkt, 1, 3, 0 };
+		uint64_t r0 = 0;
+		CHECK(bpfvm_prog__run(prog, md, &r0) == 0 && r0 == 100, "own xdp_md: %llu",
+		      (unsigned long long)r0);
+		md[4] = 60;	/* one past data_end: outside the packet */
+		CHECK(bpfvm_prog__run(prog, md, &r0) == -EFAULT, "read past data_end faults");
+	}
+	bpfvm_packet_free(pkt, 64);
+	bpfvm_prog__free(prog);
+	errno = 0;
+	CHECK(!bpfvm_packet_alloc(0) && errno == ENOMEM, "zero bytes: ENOMEM");
+}
+
 /* A failed CO-RE relocation (call 0xbad2310) loads; reaching it stops the run. */
 static void test_core_poison(void)
 {
@@ -557,6 +587,7 @@ int main(void)
 	test_map_refs();
 	test_core_poison();
 	test_inner_map();
+	test_own_xdp_ctx();
 	test_user_type();
 	test_raw_test_run();
 #ifdef BPFVM_LOADER_OBJ_DIRS

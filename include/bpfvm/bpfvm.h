@@ -355,6 +355,13 @@ BPFVM_API int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opt
  * the type allows writes) and what the type finds from it (the packet of an
  * xdp_md / __sk_buff whose data fields the caller set), besides the regions. */
 
+/* Packet memory for an embedder's own xdp_md / __sk_buff contexts: len bytes
+ * below 4 GiB (so their 32-bit data fields can hold its address), page-aligned,
+ * zeroed. NULL + errno ENOMEM (also when no memory below 4 GiB is left). Freed
+ * with bpfvm_packet_free(p, len). */
+BPFVM_API void *bpfvm_packet_alloc(size_t len);
+BPFVM_API void bpfvm_packet_free(void *p, size_t len);
+
 /* Runs prog once on the default engine with r1 = ctx (checked mode as above):
  * 0 and *retval = r0, or a negative errno (the fault goes to the log). RAW
  * programs and TRACEPOINT records need a length: use bpfvm_prog__run_opts

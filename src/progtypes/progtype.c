@@ -220,3 +220,17 @@ int bpfvm_prog__test_run(struct bpfvm_prog *prog, struct bpfvm_test_run_opts *op
 	return prog->type->test_run ? prog->type->test_run(prog, opts)
 				    : generic_test_run(prog, opts);
 }
+
+void *bpfvm_packet_alloc(size_t len)
+{
+	void *p = len ? vm_lowmem_alloc(len) : NULL;
+	if (!p)
+		errno = -vm_err(-ENOMEM, "bpfvm_packet_alloc: no %zu bytes below 4 GiB", len);
+	return p;
+}
+
+void bpfvm_packet_free(void *p, size_t len)
+{
+	if (p)
+		vm_lowmem_free(p, len);
+}
