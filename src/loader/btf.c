@@ -612,7 +612,7 @@ static int format_members(const struct btf *btf, const struct btf_ty *t, const u
 			put_label(o, m->name);
 		if (bitfield) {	/* read the bits it spans */
 			uint32_t bits = m->size ? m->size : (uint32_t)msz * 8;
-			if (bits > 64 || (m->off + bits + 7) / 8 > t->size)
+			if (bits > 64 || ((uint64_t)m->off + bits + 7) / 8 > t->size)
 				return -EINVAL;
 			uint32_t span = (m->off % 8 + bits + 7) / 8;
 			uint64_t v = 0;
