@@ -12,14 +12,17 @@
  * runs on the same deterministic input on every engine, and every engine's result (r0
  * and final memory) must equal native's: a mismatch makes the exit status 1.
  *
- * Timing of a cell: one warm-up run, calibrate a batch size so that one batch takes a
- * third of --min-time, then three batches; the best batch mean is reported. Native and
+ * Timing of a row: every engine is warmed up and its batch size calibrated so that
+ * one batch takes --min-time / --rounds; then each round runs one batch on every
+ * engine in turn (interleaved, so a burst of load from other work on the machine
+ * slows every column of the row alike), and a cell is its engine's best batch
+ * mean over the rounds. Native and
  * bpfvm cells are wall time over the batch divided by its runs; the kernel cell is the
  * kernel's own mean (BPF_PROG_TEST_RUN's duration), which excludes the system call.
  * The input is regenerated before each batch; programs that write into memory are
  * idempotent, so runs within a batch see the same input.
  *
- * Usage: bpfvm-bench [--filter NAME] [--min-time MS] [--progs DIR] [--no-kernel] [-j]
+ * Usage: bpfvm-bench [--filter NAME] [--min-time MS] [--rounds N] [--progs DIR] [--no-kernel] [-j]
  */
 #define _GNU_SOURCE
 #include "kernel_bpf.h"	/* before the bpfvm headers: brings <linux/bpf.h> */
@@ -270,13 +273,13 @@ static int run_batch(struct runner *r, uint32_t n, double *per_run, double *wall
 	return -EINVAL;
 }
 
-/* Warm up, calibrate, best of three batches of about min_time/3 each. */
-static int measure(struct runner *r, double min_time_ns, double *best, char *err,
-		   size_t errlen)
+/* Warm up and calibrate: *n runs make a batch of about target_ns. */
+static int calibrate(struct runner *r, double target_ns, uint32_t *n_out, char *err,
+		     size_t errlen)
 {
-	double target = min_time_ns / 3, per, wall;
+	double per, wall;
 	uint32_t n = 1;
-	int rc, k;
+	int rc;
 
 	rc = run_batch(r, 1, &per, &wall, err, errlen);		/* warm up */
 	if (rc < 0)
@@ -287,23 +290,16 @@ static int measure(struct runner *r, double min_time_ns, double *best, char *err
 		rc = run_batch(r, n, &per, &wall, err, errlen);
 		if (rc < 0)
 			return rc;
-		if (wall >= target || n >= (1u << 30))
+		if (wall >= target_ns || n >= (1u << 30))
 			break;
-		scale = wall > 1000 ? target / wall * 1.2 : 100;
+		scale = wall > 1000 ? target_ns / wall * 1.2 : 100;
 		if (scale < 2)
 			scale = 2;
 		if (scale > 100)
 			scale = 100;
 		n = (double)n * scale > (double)(1u << 30) ? (1u << 30) : (uint32_t)(n * scale);
 	}
-	*best = INFINITY;
-	for (k = 0; k < 3; k++) {
-		rc = run_batch(r, n, &per, &wall, err, errlen);
-		if (rc < 0)
-			return rc;
-		if (per < *best)
-			*best = per;
-	}
+	*n_out = n;
 	return 0;
 }
 
@@ -365,37 +361,39 @@ static bool check_result(struct runner *r, uint64_t ref_r0, const uint8_t *ref_m
 	return true;
 }
 
-static void bench_cell(const struct engine_def *e, const struct prog_def *d,
-		       const struct bpf_insn *insns, size_t cnt, uint8_t *mem,
-		       uint64_t ref_r0, const uint8_t *ref_mem, bool kernel_ok,
-		       const char *kernel_why, double min_time_ns, struct cell *c)
+/* Loads the program on engine e and checks one run's result against native's.
+ * false (with the cell's state and note set) if the cell will not be timed. */
+static bool cell_open(struct runner *r, const struct engine_def *e, const struct prog_def *d,
+		      const struct bpf_insn *insns, size_t cnt, uint8_t *mem, uint64_t ref_r0,
+		      const uint8_t *ref_mem, bool kernel_ok, const char *kernel_why,
+		      struct cell *c)
 {
-	struct runner r;
 	char log[1 << 16];
 	int rc;
 
-	memset(&r, 0, sizeof(r));
-	r.kind = e->kind;
-	r.def = d;
-	r.mem = mem;
-	r.engine = e->bpfvm;
-	r.kr.mem_map_fd = r.kr.res_map_fd = r.kr.prog_fd = -1;
+	memset(r, 0, sizeof(*r));
+	r->kind = e->kind;
+	r->def = d;
+	r->mem = mem;
+	r->engine = e->bpfvm;
+	r->kr.mem_map_fd = r->kr.res_map_fd = r->kr.prog_fd = -1;
 	c->state = CELL_OK;
 	c->note[0] = 0;
+	c->ns = INFINITY;
 
 	switch (e->kind) {
 	case ENG_NATIVE:
-		break;
+		return true;
 	case ENG_BPFVM: {
 		struct bpfvm_prog_opts o = { .sz = sizeof(o), .name = d->name };
 
 		last_log[0] = 0;
-		r.prog = bpfvm_prog__new(insns, cnt, &o);
-		if (!r.prog) {
+		r->prog = bpfvm_prog__new(insns, cnt, &o);
+		if (!r->prog) {
 			c->state = CELL_ERROR;
-			snprintf(c->note, sizeof(c->note), "load: %s",
+			snprintf(c->note, sizeof(c->note), "load: %.200s",
 				 last_log[0] ? last_log : strerror(errno));
-			return;
+			return false;
 		}
 		break;
 	}
@@ -403,33 +401,77 @@ static void bench_cell(const struct engine_def *e, const struct prog_def *d,
 		if (!kernel_ok) {
 			c->state = CELL_UNAVAILABLE;
 			snprintf(c->note, sizeof(c->note), "%s", kernel_why);
-			return;
+			return false;
 		}
-		rc = kbpf_raw_load(&r.kr, insns, cnt, d->mem_len, log, sizeof(log));
+		rc = kbpf_raw_load(&r->kr, insns, cnt, d->mem_len, log, sizeof(log));
 		if (rc < 0) {
 			char why[200];
 
 			kbpf_log_reason(log, why, sizeof(why));
 			c->state = CELL_REJECTED;
 			snprintf(c->note, sizeof(c->note), "%s", why[0] ? why : strerror(-rc));
-			return;
+			return false;
 		}
 		break;
 	}
+	return check_result(r, ref_r0, ref_mem, c);
+}
 
-	if (e->kind == ENG_NATIVE || check_result(&r, ref_r0, ref_mem, c)) {
-		rc = measure(&r, min_time_ns, &c->ns, c->note, sizeof(c->note));
-		if (rc < 0)
-			c->state = CELL_ERROR;
-		else if (r.r0 != ref_r0) {	/* a batch's last run must agree too */
-			c->state = CELL_MISMATCH;
-			snprintf(c->note, sizeof(c->note),
-				 "r0 = 0x%llx after repeated runs, native 0x%llx",
-				 (unsigned long long)r.r0, (unsigned long long)ref_r0);
+static void cell_close(struct runner *r)
+{
+	bpfvm_prog__free(r->prog);
+	r->prog = NULL;
+	kbpf_raw_close(&r->kr);
+}
+
+/* Times one program on every engine: each engine's batch is calibrated to
+ * min_time / rounds, then the rounds run every engine's batch in turn, so a burst
+ * of load on the shared machine slows all columns alike; a cell is its engine's
+ * best batch mean. */
+static void bench_row(const struct prog_def *d, const struct bpf_insn *insns, size_t cnt,
+		      uint8_t *mem, uint64_t ref_r0, const uint8_t *ref_mem, bool kernel_ok,
+		      const char *kernel_why, double min_time_ns, unsigned rounds,
+		      struct cell *cells)
+{
+	struct runner r[N_ENGINES];
+	bool live[N_ENGINES];
+	uint32_t n[N_ENGINES];
+	double per, wall;
+	size_t e;
+
+	for (e = 0; e < N_ENGINES; e++) {
+		live[e] = cell_open(&r[e], &engines[e], d, insns, cnt, mem, ref_r0, ref_mem,
+				    kernel_ok, kernel_why, &cells[e]);
+		if (live[e] && calibrate(&r[e], min_time_ns / rounds, &n[e], cells[e].note,
+					 sizeof(cells[e].note)) < 0) {
+			cells[e].state = CELL_ERROR;
+			live[e] = false;
 		}
 	}
-	bpfvm_prog__free(r.prog);
-	kbpf_raw_close(&r.kr);
+	for (unsigned k = 0; k < rounds; k++) {
+		for (e = 0; e < N_ENGINES; e++) {
+			if (!live[e])
+				continue;
+			if (run_batch(&r[e], n[e], &per, &wall, cells[e].note,
+				      sizeof(cells[e].note)) < 0) {
+				cells[e].state = CELL_ERROR;
+				live[e] = false;
+				continue;
+			}
+			if (r[e].r0 != ref_r0) {	/* a batch's last run must agree too */
+				cells[e].state = CELL_MISMATCH;
+				snprintf(cells[e].note, sizeof(cells[e].note),
+					 "r0 = 0x%llx after repeated runs, native 0x%llx",
+					 (unsigned long long)r[e].r0, (unsigned long long)ref_r0);
+				live[e] = false;
+				continue;
+			}
+			if (per < cells[e].ns)
+				cells[e].ns = per;
+		}
+	}
+	for (e = 0; e < N_ENGINES; e++)
+		cell_close(&r[e]);
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -691,9 +733,10 @@ static void print_json(const struct row *rows, size_t nrows, const char *date,
 static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
-		"usage: %s [--filter NAME] [--min-time MS] [--progs DIR] [--no-kernel] [-j]\n"
+		"usage: %s [--filter NAME] [--min-time MS] [--rounds N] [--progs DIR] [--no-kernel] [-j]\n"
 		"  --filter NAME   only the programs whose name contains NAME\n"
 		"  --min-time MS   time spent per cell (default 200)\n"
+		"  --rounds N      interleaved rounds per row; a cell is its best (default 10)\n"
 		"  --progs DIR     where the NAME.bin programs are (default %s)\n"
 		"  --no-kernel     do not run programs in the kernel\n"
 		"  -j, --json      JSON instead of the table\n",
@@ -704,6 +747,7 @@ int main(int argc, char **argv)
 {
 	const char *filter = NULL, *dir = BENCH_PROG_DIR;
 	double min_time_ms = 200;
+	unsigned rounds = 10;
 	bool json = false, no_kernel = false, kernel_ok = false, failed = false;
 	char kernel_why[256] = "", date[64], err[2048];
 	struct row rows[N_PROGS];
@@ -722,6 +766,14 @@ int main(int argc, char **argv)
 				fprintf(stderr, "bpfvm-bench: bad --min-time '%s'\n", argv[a]);
 				return 2;
 			}
+		} else if (!strcmp(argv[a], "--rounds") && a + 1 < argc) {
+			char *end;
+			unsigned long v = strtoul(argv[++a], &end, 10);
+			if (*end || v < 1 || v > 1000) {
+				fprintf(stderr, "bpfvm-bench: bad --rounds '%s' (1-1000)\n", argv[a]);
+				return 2;
+			}
+			rounds = (unsigned)v;
 		} else if (!strcmp(argv[a], "--progs") && a + 1 < argc) {
 			dir = argv[++a];
 		} else if (!strcmp(argv[a], "--no-kernel")) {
@@ -751,8 +803,8 @@ int main(int argc, char **argv)
 		printf("bpfvm-bench %s", date);
 		if (uname(&un) == 0)
 			printf(", %s %s %s", un.sysname, un.release, un.machine);
-		printf(", %.0f ms per cell; ns per run, best of 3%s%s\n\n", min_time_ms,
-		       kernel_ok ? "" : "; kernel: ", kernel_why);
+		printf(", %.0f ms per cell; ns per run, best of %u interleaved rounds%s%s\n\n",
+		       min_time_ms, rounds, kernel_ok ? "" : "; kernel: ", kernel_why);
 		print_header();
 	}
 
@@ -787,12 +839,11 @@ int main(int argc, char **argv)
 		r->def = d;
 		r->insn_cnt = cnt;
 		r->jit_us_per_kinsn = jit_compile_us_per_kinsn(insns, cnt);
-		for (e = 0; e < N_ENGINES; e++) {
-			bench_cell(&engines[e], d, insns, cnt, mem, ref_r0, ref_mem, kernel_ok,
-				   kernel_why, min_time_ms * 1e6, &r->cell[e]);
+		bench_row(d, insns, cnt, mem, ref_r0, ref_mem, kernel_ok, kernel_why,
+			  min_time_ms * 1e6, rounds, r->cell);
+		for (e = 0; e < N_ENGINES; e++)
 			if (r->cell[e].state == CELL_ERROR || r->cell[e].state == CELL_MISMATCH)
 				failed = true;
-		}
 		nrows++;
 		if (!json)
 			print_row(r);

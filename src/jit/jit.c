@@ -27,6 +27,7 @@
 #include "isa.h"
 #include "jit.h"
 #include "log.h"
+#include "loops.h"
 #include "x86_64.h"
 
 /* BPF register n lives in x86 register xreg[n]. */
@@ -52,6 +53,7 @@ struct jit_ctx {
 	struct vm_run *run;
 	const struct jit_image *img;
 	struct bpfvm_fault fault;
+	uint64_t lv_hi;			/* a versioned loop's entry check: the IV's bound */
 };
 #define CTX_OFF(f)	((int32_t)offsetof(struct jit_ctx, f))
 _Static_assert(offsetof(struct jit_ctx, m_wlim) + 32 <= 128, "fast-path fields need disp8");
@@ -75,6 +77,7 @@ struct jit_image {
 	uint32_t tail_entry;	/* offsets of the tail-call and callback entries */
 	uint32_t cb_entry;
 	uint32_t *cb_prologue;	/* per prog->func_starts[k]: its frame prologue */
+	size_t nloops;		/* versioned loops */
 };
 
 /* ---- Packed fault descriptions (r10d when native code calls into C) ------------ */
@@ -88,12 +91,15 @@ static uint32_t pack(size_t insn, bool exact, unsigned low)
 }
 
 /* ---- Compiler state ------------------------------------------------------------ */
-enum stub_kind { STUB_MEM, STUB_MEMR, STUB_FAULT, STUB_STOP, STUB_ZERO, STUB_COPY, STUB_CCOPY };
+enum stub_kind { STUB_MEM, STUB_MEMR, STUB_FAULT, STUB_STOP, STUB_ZERO, STUB_COPY, STUB_CCOPY,
+		 STUB_ADJ };
 struct stub {
 	uint8_t kind;
 	uint8_t reg;			/* MEMR: the access's x86 base register */
 	int32_t disp;			/* MEMR: its displacement */
 	uint32_t label, ret, arg;	/* arg: packed, or the leader of a COPY / CCOPY */
+	uint32_t ahead;			/* in a fast loop copy: budget charged ahead, given
+					 * back before C sees r9 (ADJ: then jmp ret) */
 };
 
 /* Fixed labels after the instructions' */
@@ -150,6 +156,13 @@ struct jit_state {
 	size_t err_insn;	/* first instruction whose emitter failed */
 	uintptr_t image;	/* the image's address once mapped, else 0 */
 	size_t image_len;
+	struct lv_info lv;	/* versioned loops (loops.h) */
+	uint32_t *lv_lbl;	/* per loop: its fixed labels: the checked header
+				 * (after the entry check), then one per fast block */
+	int32_t cur_loop;	/* emitting this loop's fast copy, or -1 */
+	uint32_t *pads;		/* per loop: where its fast copy starts, 64-byte aligned
+				 * (this pass's position once emitted, else the last's) */
+	uint32_t ahead;		/* there: the current block's charged-ahead budget */
 };
 
 static uint32_t lbl_insn(size_t i) { return (uint32_t)i; }
@@ -197,8 +210,27 @@ static struct stub *add_stub(struct jit_state *st, enum stub_kind kind, uint32_t
 		st->stub_cap = cap;
 	}
 	st->stubs[st->nstub] = (struct stub){ .kind = (uint8_t)kind, .label = label, .ret = ret,
-					      .arg = arg };
+					      .arg = arg, .ahead = st->cur_loop >= 0 ? st->ahead : 0 };
 	return &st->stubs[st->nstub++];
+}
+
+/* Whether a jump between positions a and b spans the alignment padding in front of
+ * a fast loop copy: padding can grow when earlier code shrinks, so such a jump is
+ * always long (the opening comment's sizes-only-shrink argument then holds). */
+static bool crosses_pad(const struct jit_state *st, uint32_t a, uint32_t b)
+{
+	uint32_t lo = a < b ? a : b, hi = a < b ? b : a;
+	size_t l = 0, h = st->lv.nloops;
+	if (!st->pads)
+		return false;
+	while (l < h) {		/* the first pad after lo (pads ascend) */
+		size_t m = (l + h) / 2;
+		if (st->pads[m] <= lo)
+			l = m + 1;
+		else
+			h = m;
+	}
+	return l < st->lv.nloops && st->pads[l] <= hi;
 }
 
 /* jmp (cc < 0) or jcc to label l, rel8 when it fits (see the opening comment). */
@@ -218,7 +250,7 @@ static void jump(struct jit_state *st, int cc, uint32_t l)
 	uint8_t *is_short = &st->jshort[st->njmp++];
 	uint32_t t = st->lbl[l];
 	int64_t p = (int64_t)st->b.pos;
-	if (t != LBL_UNKNOWN) {
+	if (t != LBL_UNKNOWN && !crosses_pad(st, (uint32_t)p, t)) {
 		int64_t d = (int64_t)t - (p + 2);
 		if (*is_short || x86_is_imm8(d)) {
 			if (!x86_is_imm8(d) && st->b.buf)
@@ -277,6 +309,27 @@ static void call_abs(struct jit_state *st, const void *fn)
 		x86_mov_ri(&st->b, R11, (uint64_t)(uintptr_t)fn);	/* movabs r11, fn */
 		x86_call_r(&st->b, R11);			/* call r11 */
 	}
+}
+
+/* The label a jump at from to instruction t goes to: in a loop's fast copy, the
+ * copy of t's block if t is in the loop; in the checked code, a versioned loop's
+ * header after its entry check when the jump comes from inside the loop. */
+static uint32_t insn_label(struct jit_state *st, size_t from, size_t t)
+{
+	if (st->cur_loop >= 0) {
+		int j = lv_block_index(&st->lv.loops[st->cur_loop], t);
+		if (j >= 0)
+			return st->lv_lbl[st->cur_loop] + 1 + (uint32_t)j;
+		if (!st->ahead)
+			return lbl_insn(t);
+		uint32_t l = new_label(st);	/* leaving: give back what was charged ahead */
+		add_stub(st, STUB_ADJ, l, lbl_insn(t), 0);
+		return l;
+	}
+	if (st->lv.header_of && st->lv.header_of[t] >= 0 &&
+	    st->lv.loop_of[from] == st->lv.header_of[t])
+		return st->lv_lbl[st->lv.header_of[t]];
+	return lbl_insn(t);
 }
 
 /* Jumps (cc) to a new stub that faults with kind at insn i. */
@@ -389,7 +442,8 @@ static struct mem mem_check(struct jit_state *st, size_t i, bool exact, int breg
 	int xb = xr((unsigned)breg);
 	int si = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
 	if (!st->checked || (breg == 10 && off >= -BPFVM_STACK_SIZE && off <= -size) ||
-	    (!exact && !st->nogroup && (st->grouped[i] & G_MEMBER))) {
+	    (!exact && !st->nogroup && (st->grouped[i] & G_MEMBER)) ||
+	    (st->cur_loop >= 0 && st->lv.covered[i])) {
 		if (!force)
 			return (struct mem){ xb, off };
 		x86_lea(b, R11, xb, off);			/* lea r11, [reg + off] */
@@ -783,7 +837,7 @@ static void emit_jcond(struct jit_state *st, size_t i, int row, const struct bpf
 		x86_test_rr(b, w64, d, xr(in->src_reg));	/* test dst, src */
 	else
 		x86_alu_rr(b, w64, ALU_CMP, d, xr(in->src_reg));	/* cmp dst, src */
-	jump(st, cc, lbl_insn((size_t)isa_target(in, row, i)));	/* jcc target */
+	jump(st, cc, insn_label(st, i, (size_t)isa_target(in, row, i)));	/* jcc target */
 }
 
 /* After a helper call: stop if it called bpfvm_run_stop(). */
@@ -954,8 +1008,9 @@ static void emit_insn(struct jit_state *st, size_t i, bool exact)
 		return;
 	case ISA_JA: case ISA_JA32: {
 		size_t t = (size_t)isa_target(in, row, i);
-		if (t != i + 1)
-			jump(st, -1, lbl_insn(t));		/* jmp target */
+		uint32_t l = insn_label(st, i, t);
+		if (t != i + 1 || l != lbl_insn(t))
+			jump(st, -1, l);			/* jmp target */
 		return;
 	}
 	case ISA_CALL: case ISA_CALLX:
@@ -1145,6 +1200,14 @@ static void emit_shared(struct jit_state *st)
 	}
 }
 
+/* A stub from a fast loop copy: r9 += what its block charged ahead, so C (and
+ * the checked code) sees the budget exactly (back: undo it before returning). */
+static void stub_give_back(struct jit_state *st, const struct stub *s, bool give)
+{
+	if (s->ahead)
+		x86_alu_ri(&st->b, true, give ? ALU_ADD : ALU_SUB, LEFT, (int32_t)s->ahead);	/* add/sub r9, ahead */
+}
+
 static void emit_stub(struct jit_state *st, const struct stub *s)
 {
 	struct x86_buf *b = &st->b;
@@ -1160,17 +1223,26 @@ static void emit_stub(struct jit_state *st, const struct stub *s)
 		x86_alu_rm(b, true, ALU_CMP, R11, CTX, CTX_OFF(top_lim[si]));	/* cmp r11, [top - size] */
 		jump(st, CC_BE, s->ret);			/* jbe back */
 		land8(st, below);				/* .other: */
+		stub_give_back(st, s, true);
 		x86_mov_ri32(b, R10, s->arg);			/* mov r10d, packed */
 		call_label(st, lbl_fixed(st, L_CHK_MEM));	/* call .chk_mem */
+		stub_give_back(st, s, false);
 		jump(st, -1, s->ret);				/* jmp back */
 		break;
 	}
 	case STUB_MEM:
+		stub_give_back(st, s, true);
 		x86_mov_ri32(b, R10, s->arg);			/* mov r10d, packed */
 		call_label(st, lbl_fixed(st, L_CHK_MEM));	/* call .chk_mem */
+		stub_give_back(st, s, false);
 		jump(st, -1, s->ret);				/* jmp back */
 		break;
+	case STUB_ADJ:
+		stub_give_back(st, s, true);
+		jump(st, -1, s->ret);				/* jmp target */
+		break;
 	case STUB_FAULT:
+		stub_give_back(st, s, true);
 		x86_mov_ri32(b, R10, s->arg);			/* mov r10d, packed */
 		x86_mov_ri32(b, R11, 0);			/* xor r11d, r11d (addr) */
 		jump(st, -1, lbl_fixed(st, L_FAULT));		/* jmp .fault */
@@ -1316,6 +1388,7 @@ static void emit_group_check(struct jit_state *st, size_t h)
 static void emit_ccopy(struct jit_state *st, const struct stub *s)
 {
 	bind(st, s->label);
+	stub_give_back(st, s, true);
 	size_t i = s->arg;
 	int last = 0;
 	st->nogroup = true;
@@ -1356,6 +1429,209 @@ static bool fuse_mov_add(struct jit_state *st, size_t i)
 	return true;
 }
 
+/* ---- Versioned loops (loops.h) ------------------------------------------------- */
+
+/* dst = an invariant value (sym + c) as the loop's entry sees it. */
+static void lv_load(struct jit_state *st, int dst, struct lv_val v)
+{
+	struct x86_buf *b = &st->b;
+	if (v.sym == LV_NONE) {
+		x86_mov_ri(b, dst, (uint64_t)(int64_t)v.c);		/* mov dst, c */
+	} else if (v.sym < LV_SLOT0) {
+		x86_lea(b, dst, xr((unsigned)v.sym), v.c);		/* lea dst, [sym + c] */
+	} else {
+		x86_load(b, LD_64, dst, RBP, lv_slot_off(v.sym));	/* mov dst, [rbp + slot] */
+		if (v.c)
+			x86_alu_ri(b, true, ALU_ADD, dst, v.c);		/* add dst, c */
+	}
+}
+
+/* dst += the value of sym (a register or a stack slot), if any. */
+static void lv_add_sym(struct jit_state *st, int dst, int sym)
+{
+	if (sym == LV_NONE)
+		return;
+	if (sym < LV_SLOT0)
+		x86_alu_rr(&st->b, true, ALU_ADD, dst, xr((unsigned)sym));	/* add dst, sym */
+	else
+		x86_alu_rm(&st->b, true, ALU_ADD, dst, RBP, lv_slot_off(sym));	/* add dst, [rbp + slot] */
+}
+
+/* Jumps to slow unless r10 (clobbered) lies in [-2^47, 2^47) (sgn) or [0, 2^47). */
+static void lv_guard(struct jit_state *st, bool sgn, uint32_t slow)
+{
+	struct x86_buf *b = &st->b;
+	if (sgn) {
+		x86_shift_ri(b, true, SH_SAR, R10, 47);		/* sar r10, 47 (0 or -1) */
+		x86_alu_ri(b, true, ALU_ADD, R10, 1);		/* add r10, 1 */
+		x86_alu_ri(b, true, ALU_CMP, R10, 1);		/* cmp r10, 1 */
+		jump(st, CC_A, slow);				/* ja .slow */
+	} else {
+		x86_shift_ri(b, true, SH_SHR, R10, 47);		/* shr r10, 47 */
+		jump(st, CC_NE, slow);				/* jnz .slow */
+	}
+}
+
+/* Jumps to slow unless [r10, r11) (the range's ends, clobbered) lies in the stack in
+ * use (stack) or the context memory. */
+static void lv_region(struct jit_state *st, bool stack, bool write, uint32_t slow)
+{
+	struct x86_buf *b = &st->b;
+	if (stack) {
+		/* relative to the frame's bottom (rbp - 512): lo <= hi <= the span in use */
+		x86_alu_rr(b, true, ALU_SUB, R10, RBP);		/* sub r10, rbp */
+		x86_alu_ri(b, true, ALU_ADD, R10, BPFVM_STACK_SIZE);	/* add r10, 512 */
+		x86_alu_rr(b, true, ALU_SUB, R11, RBP);		/* sub r11, rbp */
+		x86_alu_ri(b, true, ALU_ADD, R11, BPFVM_STACK_SIZE);	/* add r11, 512 */
+		x86_alu_rr(b, true, ALU_CMP, R10, R11);		/* cmp r10, r11 */
+		jump(st, CC_A, slow);				/* ja .slow */
+		x86_load(b, LD_64, R10, CTX, CTX_OFF(stack_top));	/* mov r10, [stack_top] */
+		x86_alu_rr(b, true, ALU_SUB, R10, RBP);		/* sub r10, rbp */
+		x86_alu_ri(b, true, ALU_ADD, R10, BPFVM_STACK_SIZE);	/* add r10, 512 */
+		x86_alu_rr(b, true, ALU_CMP, R11, R10);		/* cmp r11, r10 */
+		jump(st, CC_A, slow);				/* ja .slow */
+		return;
+	}
+	int32_t lim = write ? CTX_OFF(m_wlim[0]) : CTX_OFF(m_rlim[0]);	/* the length */
+	sub_mbase(st);						/* sub r10, m_base */
+	x86_alu_rm(b, true, ALU_CMP, R10, CTX, lim);		/* cmp r10, [len] */
+	jump(st, CC_A, slow);					/* ja .slow */
+	x86_mov_rr(b, true, R10, R11);				/* mov r10, r11 */
+	sub_mbase(st);						/* sub r10, m_base */
+	x86_alu_rm(b, true, ALU_CMP, R10, CTX, lim);		/* cmp r10, [len] */
+	jump(st, CC_A, slow);					/* ja .slow */
+}
+
+/* In front of loop k's header: the run-time half of its analysis. Jumps to the
+ * fast copy if everything holds, else falls through into the checked loop. */
+static void emit_lv_entry(struct jit_state *st, int32_t k)
+{
+	struct x86_buf *b = &st->b;
+	const struct lv_loop *L = &st->lv.loops[k];
+	uint32_t slow = new_label(st);
+	int q = xr((unsigned)L->q);
+	for (size_t e = 0; e < L->neq; e++) {
+		x86_lea(b, R10, xr((unsigned)L->eq[e].q), L->eq[e].delta);	/* lea r10, [iv + delta] */
+		x86_alu_rr(b, true, ALU_CMP, R10, xr((unsigned)L->eq[e].d));	/* cmp r10, copy */
+		jump(st, CC_NE, slow);				/* jne .slow */
+	}
+	x86_mov_rr(b, true, R10, q);				/* mov r10, iv */
+	lv_guard(st, true, slow);
+	for (size_t v = 0; v < L->nivs; v++) {
+		x86_mov_rr(b, true, R10, xr((unsigned)L->ivs[v]));	/* mov r10, iv2 */
+		lv_guard(st, true, slow);
+	}
+	if (L->step_reg != LV_NONE) {
+		x86_mov_rr(b, true, R10, xr((unsigned)L->step_reg));	/* mov r10, step */
+		x86_alu_ri(b, true, ALU_SUB, R10, 1);		/* sub r10, 1 (0 fails) */
+		lv_guard(st, false, slow);
+	}
+	lv_load(st, R10, L->a);
+	lv_guard(st, true, slow);
+	lv_load(st, R10, L->b);
+	lv_guard(st, L->sgn, slow);
+	if (L->cmp == LV_NE) {
+		/* it stops where iv + a reaches b: from below */
+		lv_load(st, R11, L->a);
+		x86_alu_rr(b, true, ALU_ADD, R11, q);		/* add r11, iv */
+		lv_load(st, R10, L->b);
+		x86_alu_rr(b, true, ALU_CMP, R11, R10);		/* cmp r11, r10 */
+		jump(st, CC_G, slow);				/* jg .slow */
+	}
+	/* the bound: max(iv, b - a + step - 1), or + step for <= */
+	lv_load(st, R10, L->b);
+	lv_load(st, R11, L->a);
+	x86_alu_rr(b, true, ALU_SUB, R10, R11);			/* sub r10, r11 */
+	if (L->step_reg != LV_NONE)
+		x86_alu_rr(b, true, ALU_ADD, R10, xr((unsigned)L->step_reg));	/* add r10, step */
+	else
+		x86_alu_ri(b, true, ALU_ADD, R10, L->step_c);	/* add r10, step */
+	if (L->cmp != LV_LE)
+		x86_alu_ri(b, true, ALU_SUB, R10, 1);		/* sub r10, 1 */
+	x86_alu_rr(b, true, ALU_CMP, R10, q);			/* cmp r10, iv */
+	size_t ge = fwd8(st, CC_GE);				/* jge .ge */
+	x86_mov_rr(b, true, R10, q);				/* mov r10, iv */
+	land8(st, ge);						/* .ge: */
+	x86_store_r(b, 8, CTX, CTX_OFF(lv_hi), R10);		/* mov [ctx.lv_hi], r10 */
+	/* the budget: (bound - iv) / step + 1 iterations of at most maxlen */
+	x86_alu_rr(b, true, ALU_SUB, R10, q);			/* sub r10, iv */
+	if (L->step_shift)
+		x86_shift_ri(b, true, SH_SHR, R10, L->step_shift);	/* shr r10, log2(step) */
+	x86_alu_ri(b, true, ALU_ADD, R10, 1);			/* add r10, 1 */
+	x86_imul_rri(b, true, R10, R10, (int32_t)L->maxlen);	/* imul r10, r10, maxlen */
+	x86_alu_rr(b, true, ALU_CMP, LEFT, R10);		/* cmp r9, r10 */
+	jump(st, CC_B, slow);					/* jb .slow */
+	for (size_t g = 0; g < L->nranges; g++) {
+		const struct lv_range *r = &L->ranges[g];
+		if (r->iv != LV_NONE)
+			x86_mov_rr(b, true, R10, xr((unsigned)r->iv));	/* mov r10, iv2 */
+		else
+			x86_mov_ri32(b, R10, 0);			/* xor r10d, r10d */
+		lv_add_sym(st, R10, r->inv);
+		x86_alu_ri(b, true, ALU_ADD, R10, r->lo);		/* add r10, lo */
+		if (r->iv != LV_NONE) {
+			x86_load(b, LD_64, R11, CTX, CTX_OFF(lv_hi));	/* mov r11, [ctx.lv_hi] */
+			if (r->iv != L->q) {
+				x86_alu_rr(b, true, ALU_SUB, R11, q);		/* sub r11, iv */
+				x86_alu_rr(b, true, ALU_ADD, R11, xr((unsigned)r->iv));	/* add r11, iv2 */
+			}
+		} else {
+			x86_mov_ri32(b, R11, 0);			/* xor r11d, r11d */
+		}
+		lv_add_sym(st, R11, r->inv);
+		x86_alu_ri(b, true, ALU_ADD, R11, r->hi);		/* add r11, hi */
+		lv_region(st, r->inv == 10, r->write, slow);
+	}
+	jump(st, -1, st->lv_lbl[k] + 1 + (uint32_t)lv_block_index(L, L->header));	/* jmp .fast */
+	bind(st, slow);
+}
+
+static bool falls_through(int row)
+{
+	if (row >= ISA__COUNT)
+		return false;
+	int f = isa_rows[row].fmt;
+	return f != ISA_FMT_JA && f != ISA_FMT_JA32 && f != ISA_FMT_EXIT;
+}
+
+/* Loop k's fast copy: its blocks with their budget charged but not tested, the
+ * covered accesses unchecked, jumps inside the loop to the copy. */
+static void emit_fast_loop(struct jit_state *st, int32_t k)
+{
+	struct x86_buf *b = &st->b;
+	const struct lv_loop *L = &st->lv.loops[k];
+	st->cur_loop = k;
+	for (size_t j = 0; j < L->nblocks; j++) {
+		size_t i = L->blocks[j], last = i;
+		bind(st, st->lv_lbl[k] + 1 + (uint32_t)j);
+		if (L->charge[j])
+			x86_alu_ri(b, true, ALU_SUB, LEFT, (int32_t)L->charge[j]);	/* sub r9, n */
+		st->ahead = L->ahead[j];
+		do {
+			if ((st->grouped[i] & G_HEAD) && !st->lv.covered[i])
+				emit_group_check(st, i);
+			last = i;
+			if (fuse_mov_add(st, i)) {
+				last = ++i;
+			} else {
+				emit_insn(st, i, false);
+				if (b->err && st->err_insn == SIZE_MAX)
+					st->err_insn = i;
+			}
+			i += st->code[i].code == ISA_LDDW ? 2 : 1;
+		} while (i < st->cnt && !(st->flags[i] & FL_LEADER));
+		if (falls_through(st->code[last].code)) {
+			int n = lv_block_index(L, i);
+			if (n < 0)
+				jump(st, -1, insn_label(st, last, i));	/* jmp next (out of the loop) */
+			else if ((size_t)n != j + 1)
+				jump(st, -1, st->lv_lbl[k] + 1 + (uint32_t)n);	/* jmp next's copy */
+		}
+	}
+	st->cur_loop = -1;
+	st->ahead = 0;
+}
+
 static void emit_all(struct jit_state *st)
 {
 	struct x86_buf *b = &st->b;
@@ -1370,6 +1646,10 @@ static void emit_all(struct jit_state *st)
 		bind(st, lbl_insn(i));
 		if (st->code[i].code == ISA_LDDW_HI)
 			continue;
+		if (st->lv.header_of && st->lv.header_of[i] >= 0) {
+			emit_lv_entry(st, st->lv.header_of[i]);
+			bind(st, st->lv_lbl[st->lv.header_of[i]]);
+		}
 		if (st->checked && (st->flags[i] & FL_LEADER)) {
 			uint32_t l = new_label(st);
 			add_stub(st, STUB_COPY, l, 0, (uint32_t)i);
@@ -1380,13 +1660,24 @@ static void emit_all(struct jit_state *st)
 			emit_group_check(st, i);
 		if (fuse_mov_add(st, i)) {
 			bind(st, lbl_insn(++i));	/* not a leader: nothing to charge */
-			continue;
+		} else {
+			emit_insn(st, i, false);
+			if (b->err && st->err_insn == SIZE_MAX)
+				st->err_insn = i;
 		}
-		emit_insn(st, i, false);
-		if (b->err && st->err_insn == SIZE_MAX)
-			st->err_insn = i;
+		/* A latch that falls into its loop's header skips the entry check. */
+		size_t next = i + (st->code[i].code == ISA_LDDW ? 2 : 1);
+		if (next < st->cnt && st->lv.header_of && st->lv.header_of[next] >= 0 &&
+		    st->lv.loop_of[i] == st->lv.header_of[next] && falls_through(st->code[i].code))
+			jump(st, -1, st->lv_lbl[st->lv.header_of[next]]);	/* jmp .header */
 	}
 	bind(st, lbl_insn(st->cnt));
+	for (size_t k = 0; k < st->lv.nloops; k++) {
+		while (b->pos % 64)
+			x86_byte(b, 0xcc);			/* int3 (never reached) */
+		st->pads[k] = (uint32_t)b->pos;
+		emit_fast_loop(st, (int32_t)k);
+	}
 	emit_shared(st);
 	for (size_t k = 0; k < st->nstub && !b->err; k++) {
 		struct stub s = st->stubs[k];	/* copy: emitting may grow the array */
@@ -1477,6 +1768,29 @@ static int analyse(struct jit_state *st)
 		if (st->flags[i] & FL_TARGET)
 			st->tlabel[i] = (uint32_t)(cnt + 1 + L__COUNT + ntarget++);
 	st->lbl_base = cnt + 1 + L__COUNT + ntarget;
+	if (st->checked) {
+		size_t *roots = malloc((ntarget + 1) * sizeof(*roots)), nroots = 0;
+		if (!roots)
+			return -ENOMEM;
+		roots[nroots++] = 0;
+		for (size_t i = 1; i < cnt; i++)
+			if (st->flags[i] & FL_TARGET)
+				roots[nroots++] = i;
+		int err = lv_analyse(code, cnt, st->flags, st->blk, roots, nroots, &st->lv);
+		free(roots);
+		if (err)
+			return err;
+		st->lv_lbl = malloc((st->lv.nloops + 1) * sizeof(*st->lv_lbl));
+		st->pads = malloc((st->lv.nloops + 1) * sizeof(*st->pads));
+		if (!st->lv_lbl || !st->pads)
+			return -ENOMEM;
+		for (size_t k = 0; k <= st->lv.nloops; k++)
+			st->pads[k] = UINT32_MAX;	/* not yet emitted: after everything */
+		for (size_t k = 0; k < st->lv.nloops; k++) {
+			st->lv_lbl[k] = (uint32_t)st->lbl_base;
+			st->lbl_base += 1 + st->lv.loops[k].nblocks;
+		}
+	}
 	st->lbl_cap = st->lbl_base * 2 + 64;
 	st->lbl = malloc(st->lbl_cap * sizeof(*st->lbl));
 	if (!st->lbl)
@@ -1512,12 +1826,15 @@ static void free_state(struct jit_state *st)
 	free(st->lbl);
 	free(st->jshort);
 	free(st->stubs);
+	lv_free(&st->lv);
+	free(st->lv_lbl);
+	free(st->pads);
 }
 
 int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 {
 	struct jit_state st = { .prog = prog, .code = prog->decoded, .cnt = prog->cnt,
-				.checked = true, .err_insn = SIZE_MAX };
+				.checked = true, .err_insn = SIZE_MAX, .cur_loop = -1 };
 	struct jit_image *img = NULL;
 	uint8_t *map = MAP_FAILED;
 	size_t map_len = 0, pg = page_size();
@@ -1606,6 +1923,7 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	img->cnt = prog->cnt;
 	img->checked = st.checked;
 	img->uses_stack = st.uses_stack;
+	img->nloops = st.lv.nloops;
 	img->tail_entry = st.lbl[lbl_fixed(&st, L_TAIL)];
 	img->cb_entry = st.lbl[lbl_fixed(&st, L_CALLBACK)];
 	for (size_t k = 0; k < prog->func_start_cnt; k++)
@@ -1634,6 +1952,11 @@ void jit_free(struct jit_image *img)
 	free(img->leader);
 	free(img->cb_prologue);
 	free(img);
+}
+
+size_t jit_versioned_loops(const struct jit_image *img)
+{
+	return img ? img->nloops : 0;
 }
 
 void jit_code(const struct jit_image *img, const void **code, size_t *len,

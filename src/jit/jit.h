@@ -112,6 +112,10 @@ int jit_run(const struct jit_image *img, struct vm_run *run, uint64_t r1, uint64
 int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1, uint64_t r2,
 		   uint64_t *r0, uint32_t repeat);
 
+/* How many loops the image runs in a fast copy once their entry check passes
+ * (loops.h). */
+size_t jit_versioned_loops(const struct jit_image *img);
+
 /* The native code and the per-instruction offsets (cnt + 1 of them). */
 void jit_code(const struct jit_image *img, const void **code, size_t *len,
 	      const uint32_t **insn_offsets);
