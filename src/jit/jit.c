@@ -44,8 +44,11 @@ struct jit_ctx {
 	uint64_t m_rlim[4];		/* len - size + 1 (0: never) for reads */
 	uint64_t m_wlim[4];		/* the same for writes (0 if read-only) */
 	uint64_t left;			/* budget countdown while r9 is saved */
-	uint32_t depth;			/* frames in use - 1 */
-	uint32_t zeroed;		/* deepest frame zeroed this run */
+	uint64_t lim_rbp;		/* a local call from a frame whose top is below
+					 * this is too deep */
+	uint64_t zeroed_rbp;		/* the lowest frame top zeroed this run */
+	uint64_t cur_rbp;		/* rbp at the last helper call: the frame C asks
+					 * about (depth = (stack_top - rbp) / 512) */
 	bool main_zeroed;		/* the main frame is zeroed (see jit_tail) */
 	uint64_t stack_top;
 	uint64_t saved_rsp;		/* rsp in the innermost entry, to unwind */
@@ -56,7 +59,13 @@ struct jit_ctx {
 	uint64_t lv_hi;			/* a versioned loop's entry check: the IV's bound */
 };
 #define CTX_OFF(f)	((int32_t)offsetof(struct jit_ctx, f))
-_Static_assert(offsetof(struct jit_ctx, m_wlim) + 32 <= 128, "fast-path fields need disp8");
+_Static_assert(offsetof(struct jit_ctx, zeroed_rbp) + 8 <= 128, "fast-path fields need disp8");
+
+/* Frames in use below the main one when the innermost frame's top is rbp. */
+static uint32_t depth_of(const struct jit_ctx *c, uint64_t rbp)
+{
+	return (uint32_t)((c->stack_top - rbp) / BPFVM_STACK_SIZE);
+}
 
 typedef uint64_t (*jit_entry_fn)(struct jit_ctx *ctx, uint64_t r1, uint64_t r2);
 /* The callback entry: runs the subprogram whose frame prologue is at prologue in
@@ -134,10 +143,14 @@ struct jit_state {
 	size_t cnt;
 	bool checked;
 	bool uses_stack;	/* some instruction reads r10 */
+	uint16_t read;		/* the BPF registers some instruction reads */
+	bool in_body;		/* emitting the instructions in order (not a copy) */
 	bool main_called;	/* insn 0 is also a local call target */
 	size_t main_end;	/* first subprogram after the main one */
 	uint8_t saved[6];	/* host registers the trampoline saves: rbp, r12 and */
 	size_t nsaved;		/* the callee-saved ones BPF r6-r9 use (and mbase) */
+	uint8_t callee[4];	/* the x86 registers of r6-r9 that some subprogram */
+	size_t ncallee;		/* writes: saved by every frame prologue */
 	int mbase;		/* a callee-saved register no BPF register uses, holding
 				 * the context memory's base in checked mode, or -1 */
 	uint8_t *flags;		/* per slot FL_* */
@@ -367,11 +380,12 @@ static void record(struct jit_ctx *c, enum bpfvm_fault_kind kind, uint32_t packe
 
 /* The out-of-line half of a memory check: the whole check, as the interpreter's
  * (the static regions and the run's dynamic ones, through vm_region_ok). */
-static uint64_t jit_mem_slow(struct jit_ctx *c, uint64_t addr, uint32_t packed, uint64_t left)
+static uint64_t jit_mem_slow(struct jit_ctx *c, uint64_t addr, uint32_t packed, uint64_t left,
+			     uint64_t rbp)
 {
 	uint64_t size = packed & PK_LOW;
 	bool write = packed & PK_WRITE;
-	uint64_t span = (uint64_t)(c->depth + 1) * BPFVM_STACK_SIZE;
+	uint64_t span = c->stack_top - rbp + BPFVM_STACK_SIZE;
 	if (addr - (c->stack_top - span) <= span - size)
 		return 1;
 	if (vm_region_ok(c->run, c->run->regions, c->run->region_cnt, addr, size, write))
@@ -861,6 +875,7 @@ static void emit_helper_call(struct jit_state *st, size_t i, bool exact, const v
 	struct x86_buf *b = &st->b;
 	if (st->checked)
 		x86_store_r(b, 8, CTX, CTX_OFF(left), LEFT);	/* mov [ctx.left], r9 */
+	x86_store_r(b, 8, CTX, CTX_OFF(cur_rbp), RBP);		/* mov [ctx.cur_rbp], rbp */
 	if (fn)
 		call_abs(st, fn);				/* call fn */
 	else
@@ -905,16 +920,15 @@ static void emit_call_local(struct jit_state *st, size_t i, const struct bpf_ins
 {
 	struct x86_buf *b = &st->b;
 	size_t t = (size_t)isa_target(in, row, i);
-	x86_alu_mi(b, false, ALU_CMP, CTX, CTX_OFF(depth), BPFVM_MAX_CALL_DEPTH - 2);	/* cmp [depth], MAX-2 */
-	fault_if(st, CC_A, i, false, BPFVM_FAULT_CALL_DEPTH);	/* ja .too_deep */
-	x86_incdec_m32(b, false, CTX, CTX_OFF(depth));		/* inc dword [depth] */
+	/* The depth is rbp's distance from the stack's top: nothing to count. */
+	x86_alu_rm(b, true, ALU_CMP, RBP, CTX, CTX_OFF(lim_rbp));	/* cmp rbp, [lim_rbp] */
+	fault_if(st, CC_B, i, false, BPFVM_FAULT_CALL_DEPTH);	/* jb .too_deep */
 	x86_alu_ri(b, true, ALU_SUB, RBP, BPFVM_STACK_SIZE);	/* sub rbp, 512 */
 	if (st->uses_stack) {
-		x86_load(b, LD_32, R10, CTX, CTX_OFF(depth));	/* mov r10d, [depth] */
-		x86_alu_rm(b, false, ALU_CMP, R10, CTX, CTX_OFF(zeroed));	/* cmp r10d, [zeroed] */
+		x86_alu_rm(b, true, ALU_CMP, RBP, CTX, CTX_OFF(zeroed_rbp));	/* cmp rbp, [zeroed_rbp] */
 		uint32_t l = new_label(st), back = new_label(st);
 		add_stub(st, STUB_ZERO, l, back, 0);
-		jump(st, CC_A, l);				/* ja .zero_frame */
+		jump(st, CC_B, l);				/* jb .zero_frame */
 		bind(st, back);
 	}
 	call_label(st, st->tlabel[t]);				/* call .prologue_t */
@@ -924,16 +938,17 @@ static void emit_exit(struct jit_state *st, size_t i)
 {
 	struct x86_buf *b = &st->b;
 	if (i < st->main_end && !st->main_called) {
-		jump(st, -1, lbl_fixed(st, L_EXIT));		/* jmp .exit */
+		/* .exit follows the body's last instruction unless loop copies come
+		 * between (in copies and stubs something else follows) */
+		if (!st->in_body || i + 1 < st->cnt || st->lv.nloops)
+			jump(st, -1, lbl_fixed(st, L_EXIT));	/* jmp .exit */
 		return;
 	}
-	x86_alu_ri(b, true, ALU_ADD, RSP, 8);			/* add rsp, 8 */
-	x86_pop(b, R15);					/* pop r15 */
-	x86_pop(b, R14);					/* pop r14 */
-	x86_pop(b, R13);					/* pop r13 */
-	x86_pop(b, RBX);					/* pop rbx */
+	if (st->ncallee % 2 == 0)
+		x86_alu_ri(b, true, ALU_ADD, RSP, 8);		/* add rsp, 8 */
+	for (size_t k = st->ncallee; k-- > 0;)
+		x86_pop(b, st->callee[k]);			/* pop r6-r9 that subprograms write */
 	x86_alu_ri(b, true, ALU_ADD, RBP, BPFVM_STACK_SIZE);	/* add rbp, 512 */
-	x86_incdec_m32(b, true, CTX, CTX_OFF(depth));		/* dec dword [depth] */
 	x86_ret(b);						/* ret */
 }
 
@@ -1061,14 +1076,15 @@ static void emit_start_regs(struct jit_state *st)
 	x86_load(b, LD_64, RBP, CTX, CTX_OFF(stack_top));	/* mov rbp, [ctx.stack_top] */
 	if (st->checked)
 		x86_load(b, LD_64, LEFT, CTX, CTX_OFF(left));	/* mov r9, [ctx.left] */
-	x86_mov_rr(b, true, RDI, RSI);				/* mov rdi, rsi (r1) */
-	x86_mov_rr(b, true, RSI, RDX);				/* mov rsi, rdx (r2) */
-	static const uint8_t zero[] = { RAX, RDX, RCX, R8 };
+	/* Registers the program never reads need no value (none can leak). */
+	if (st->read & (1u << 1))
+		x86_mov_rr(b, true, RDI, RSI);			/* mov rdi, rsi (r1) */
+	if (st->read & (1u << 2))
+		x86_mov_rr(b, true, RSI, RDX);			/* mov rsi, rdx (r2) */
+	static const uint8_t zero[] = { 0, 3, 4, 5, 6, 7, 8, 9 };
 	for (size_t k = 0; k < sizeof(zero); k++)
-		x86_mov_ri32(b, zero[k], 0);			/* xor r32, r32 */
-	for (size_t k = 2; k < st->nsaved; k++)
-		if (st->saved[k] != st->mbase)
-			x86_mov_ri32(b, st->saved[k], 0);	/* xor r6-r9 */
+		if (st->read & (1u << zero[k]))
+			x86_mov_ri32(b, xreg[zero[k]], 0);	/* xor r32, r32 */
 	if (st->mbase >= 0)
 		x86_load(b, LD_64, st->mbase, CTX, CTX_OFF(m_base));	/* mov mbase, [ctx.m_base] */
 }
@@ -1131,6 +1147,7 @@ static void emit_shared(struct jit_state *st)
 	x86_mov_rr(b, true, RSI, R11);				/* mov rsi, r11 */
 	x86_mov_rr(b, false, RDX, R10);				/* mov edx, r10d */
 	x86_mov_rr(b, true, RCX, LEFT);				/* mov rcx, r9 */
+	x86_mov_rr(b, true, R8, RBP);				/* mov r8, rbp */
 	call_abs(st, (const void *)jit_mem_slow);		/* call jit_mem_slow */
 	x86_alu_ri(b, true, ALU_ADD, RSP, 8);			/* add rsp, 8 */
 	x86_test_rr(b, false, RAX, RAX);			/* test eax, eax */
@@ -1186,16 +1203,16 @@ static void emit_shared(struct jit_state *st)
 		jump(st, -1, lbl_fixed(st, L_EXIT));		/* jmp .exit (rax = r0) */
 	}
 
-	/* Frame prologues: the return address plus r6-r9 plus padding = 48 bytes. */
+	/* Frame prologues: the r6-r9 that subprograms write (the caller's values
+	 * survive the others untouched), rsp back to 16-byte alignment. */
 	for (size_t t = 0; t < st->cnt; t++) {
 		if (!(st->flags[t] & FL_TARGET))
 			continue;
 		bind(st, st->tlabel[t]);
-		x86_push(b, RBX);				/* .prologue_t: push rbx */
-		x86_push(b, R13);				/* push r13 */
-		x86_push(b, R14);				/* push r14 */
-		x86_push(b, R15);				/* push r15 */
-		x86_alu_ri(b, true, ALU_SUB, RSP, 8);		/* sub rsp, 8 */
+		for (size_t k = 0; k < st->ncallee; k++)
+			x86_push(b, st->callee[k]);		/* .prologue_t: push r6-r9 */
+		if (st->ncallee % 2 == 0)
+			x86_alu_ri(b, true, ALU_SUB, RSP, 8);	/* sub rsp, 8 */
 		jump(st, -1, lbl_insn(t));			/* jmp insn t */
 	}
 }
@@ -1252,7 +1269,7 @@ static void emit_stub(struct jit_state *st, const struct stub *s)
 		jump(st, -1, lbl_fixed(st, L_STOP));		/* jmp .stop */
 		break;
 	case STUB_ZERO:
-		x86_store_r(b, 4, CTX, CTX_OFF(zeroed), R10);	/* mov [zeroed], r10d */
+		x86_store_r(b, 8, CTX, CTX_OFF(zeroed_rbp), RBP);	/* mov [zeroed_rbp], rbp */
 		call_label(st, lbl_fixed(st, L_ZERO));		/* call .zero_frame */
 		jump(st, -1, s->ret);				/* jmp back */
 		break;
@@ -1642,6 +1659,7 @@ static void emit_all(struct jit_state *st)
 	st->changed = false;
 
 	emit_trampoline(st);
+	st->in_body = true;
 	for (size_t i = 0; i < st->cnt; i++) {
 		bind(st, lbl_insn(i));
 		if (st->code[i].code == ISA_LDDW_HI)
@@ -1671,6 +1689,7 @@ static void emit_all(struct jit_state *st)
 		    st->lv.loop_of[i] == st->lv.header_of[next] && falls_through(st->code[i].code))
 			jump(st, -1, st->lv_lbl[st->lv.header_of[next]]);	/* jmp .header */
 	}
+	st->in_body = false;
 	bind(st, lbl_insn(st->cnt));
 	for (size_t k = 0; k < st->lv.nloops; k++) {
 		while (b->pos % 64)
@@ -1690,6 +1709,12 @@ static void emit_all(struct jit_state *st)
 	}
 }
 
+static bool fmt_is_helper_call(int row)
+{
+	int f = isa_rows[row].fmt;
+	return f == ISA_FMT_CALL || f == ISA_FMT_CALLX || f == ISA_FMT_CALL_KFUNC;
+}
+
 /* Leaders, block lengths, call targets, the main function's extent, r10 use. */
 static int analyse(struct jit_state *st)
 {
@@ -1704,6 +1729,7 @@ static int analyse(struct jit_state *st)
 	if (!st->flags || !st->blk || !st->tlabel || !st->grouped || !st->glo || !st->ghi)
 		return -ENOMEM;
 	uint16_t used = 0;
+	bool mem_through_reg = false;	/* an access the context base register helps */
 	st->flags[0] |= FL_LEADER;
 	for (size_t i = 0; i < cnt; i++) {
 		int row = code[i].code;
@@ -1711,10 +1737,19 @@ static int analyse(struct jit_state *st)
 			continue;
 		if (row >= ISA__COUNT)
 			return -EINVAL;
-		uint16_t regs = isa_regs_read(&code[i], row) | isa_regs_written(&code[i], row);
+		uint16_t rd = isa_regs_read(&code[i], row);
+		if (fmt_is_helper_call(row))
+			rd |= 0x3e;	/* a helper gets r1-r5, whatever it declares */
+		uint16_t regs = rd | isa_regs_written(&code[i], row);
 		if (regs & (1u << 10))
 			st->uses_stack = true;
 		used |= regs;
+		st->read |= rd;
+		int size;
+		bool write;
+		int breg = access_base(&code[i], &size, &write);
+		if (breg >= 0 && breg != 10)
+			mem_through_reg = true;
 		int fmt = isa_rows[row].fmt;
 		size_t next = i + (row == ISA_LDDW ? 2 : 1);
 		if (isa_is_jump(row) || fmt == ISA_FMT_CALL_LOCAL) {
@@ -1741,7 +1776,7 @@ static int analyse(struct jit_state *st)
 		if (used & (1u << r))
 			st->saved[st->nsaved++] = xreg[r];
 	st->mbase = -1;
-	for (int r = 9; r >= 6 && st->checked; r--)
+	for (int r = 9; r >= 6 && st->checked && mem_through_reg; r--)
 		if (!(used & (1u << r))) {
 			st->mbase = xreg[r];
 			st->saved[st->nsaved++] = xreg[r];
@@ -1754,6 +1789,13 @@ static int analyse(struct jit_state *st)
 			st->main_end = i;
 			break;
 		}
+	uint16_t sub_written = 0;
+	for (size_t i = st->main_called ? 0 : st->main_end; i < cnt; i++)
+		if (code[i].code < ISA__COUNT)
+			sub_written |= isa_regs_written(&code[i], code[i].code);
+	for (int r = 6; r <= 9; r++)
+		if (sub_written & (1u << r))
+			st->callee[st->ncallee++] = xreg[r];
 	size_t lead = 0;
 	for (size_t i = 0; i < cnt; i++) {
 		if (code[i].code == ISA_LDDW_HI)
@@ -1980,23 +2022,22 @@ static int jit_callback(struct vm_run *run, uint32_t k, const uint64_t args[5], 
 {
 	struct jit_ctx *c = run->engine_state;
 	const struct jit_image *img = c->img;
-	const uint32_t depth = c->depth;
-	if (depth + 1 >= BPFVM_MAX_CALL_DEPTH) {
+	const uint64_t rbp = c->cur_rbp;	/* the frame of the helper's caller */
+	if (depth_of(c, rbp) + 1 >= BPFVM_MAX_CALL_DEPTH) {
 		c->fault = (struct bpfvm_fault){ .kind = BPFVM_FAULT_CALL_DEPTH,
 						 .insn = VM_INSN_AT_CALL };
 		return vm_fault_errno(BPFVM_FAULT_CALL_DEPTH);
 	}
 	const uint64_t saved_rsp = c->saved_rsp;
-	c->depth = depth + 1;
-	const uint64_t top = c->stack_top - (uint64_t)c->depth * BPFVM_STACK_SIZE;
-	if (c->depth > c->zeroed) {
+	const uint64_t top = rbp - BPFVM_STACK_SIZE;
+	if (top < c->zeroed_rbp) {
 		memset((void *)(uintptr_t)(top - BPFVM_STACK_SIZE), 0, BPFVM_STACK_SIZE);
-		c->zeroed = c->depth;
+		c->zeroed_rbp = top;
 	}
 	const jit_callback_fn fn = (jit_callback_fn)(uintptr_t)(img->code + img->cb_entry);
 	uint64_t v = fn(c, img->code + img->cb_prologue[k], args, top);
 	c->saved_rsp = saved_rsp;
-	c->depth = depth;	/* an unwind (stop, fault) skipped the frame's exit */
+	c->cur_rbp = rbp;	/* helper calls inside moved it */
 	if (c->fault.kind != BPFVM_FAULT_NONE)
 		return vm_fault_errno(c->fault.kind);
 	*r0 = v;
@@ -2005,7 +2046,8 @@ static int jit_callback(struct vm_run *run, uint32_t k, const uint64_t args[5], 
 
 static uint32_t jit_depth(const struct vm_run *run)
 {
-	return ((const struct jit_ctx *)run->engine_state)->depth;
+	const struct jit_ctx *c = run->engine_state;
+	return depth_of(c, c->cur_rbp);
 }
 
 static const struct vm_engine jit_engine = { .callback = jit_callback, .depth = jit_depth };
@@ -2032,10 +2074,11 @@ static uint64_t jit_tail(struct jit_ctx *c, struct vm_run *run)
 	}
 	uint64_t v = 0;
 	run->left = c->left;
-	run->zeroed = c->zeroed;
+	run->zeroed = depth_of(c, c->zeroed_rbp);
 	if (interp_run_tail(run, run->tail_r1, run->entry_r2, &v))
 		c->fault = run->fault;
 	c->left = run->left;
+	c->zeroed_rbp = c->stack_top - (uint64_t)run->zeroed * BPFVM_STACK_SIZE;
 	return v;
 }
 
@@ -2070,25 +2113,32 @@ int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1,
 	struct vm_run *const prev = vm_current_run;
 	vm_current_run = run;
 	uint64_t v = 0;
+	/* What no run changes but a tail call is set once; per run only the rest. */
+	c.lim_rbp = top - (uint64_t)(BPFVM_MAX_CALL_DEPTH - 2) * BPFVM_STACK_SIZE;
+	c.cur_rbp = top;
+	c.img = img;
+	c.main_zeroed = img->uses_stack;
+	run->prog = first;
+	run->engine = &jit_engine;
+	run->engine_state = &c;
+	run->tail_prog = NULL;
+	run->entry_r2 = r2;
 	for (uint32_t k = 0; k < repeat; k++) {
 		c.left = start;
-		c.depth = 0;
-		c.zeroed = 0;
-		c.img = img;
-		c.main_zeroed = img->uses_stack;
-		run->prog = first;
-		run->engine = &jit_engine;
-		run->engine_state = &c;
+		c.zeroed_rbp = top;
 		run->stop = false;
-		run->tail_prog = NULL;
 		run->tail_cnt = 0;
-		run->entry_r2 = r2;
 		vm_run_dyn_clear(run);
 		v = entry(&c, r1, r2);
-		while (run->tail_prog && c.fault.kind == BPFVM_FAULT_NONE)
-			v = jit_tail(&c, run);
-		if (c.fault.kind != BPFVM_FAULT_NONE)
-			break;
+		if (__builtin_expect(run->tail_prog != NULL || c.fault.kind != BPFVM_FAULT_NONE, 0)) {
+			while (run->tail_prog && c.fault.kind == BPFVM_FAULT_NONE)
+				v = jit_tail(&c, run);
+			if (c.fault.kind != BPFVM_FAULT_NONE)
+				break;
+			c.img = img;
+			c.main_zeroed = img->uses_stack;
+			run->prog = first;
+		}
 	}
 	vm_current_run = prev;
 	run->insn_executed = img->checked ? start - c.left : 0;

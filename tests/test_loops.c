@@ -1,0 +1,1683 @@
+/*
+ * test_loops.c — loop-shaped programs on every engine, held to the interpreter.
+ *
+ * Why. The JIT may compile a loop twice: a copy whose memory accesses carry no
+ * bounds checks and whose blocks carry no budget tests, entered only after one
+ * check at the loop's entry has shown that every access the loop can make
+ * through base + induction-variable addresses lies in the context memory and
+ * that the budget covers the worst-case iteration count; the fully checked code
+ * runs when that check fails. A mistake in that analysis shows as a run that
+ * faults at another instruction (or not at all), stores more or fewer bytes, or
+ * counts another number of instructions. This test generates the loops clang
+ * -O2 writes, and the near misses around them, and requires every engine to
+ * agree with the interpreter on errno, r0, insn_executed, the fault (kind, insn,
+ * addr, size) and every byte of the memory around the context.
+ *
+ * Programs (raw type: r1 = memory, r2 = its length; one in ten is a tracepoint
+ * program instead, whose context is read-only and whose first instruction sets
+ * r2 to the context's fixed length) are built with insn.h's macros from a
+ * splitmix64 PRNG seeded from SEED and the program's index, in six families
+ * (program i is of family i % 6):
+ *   1 counted index loops: i0 (0, small, past the bound, negative, huge),
+ *     constant or register step (0 and huge included), bottom continue test or
+ *     top exit test (with or without a guard), < <= != s< s<= (also swapped,
+ *     also jmp32, also 32-bit increments), bound = len / constant / len - k
+ *     (may wrap below 0) / reloaded each iteration from a stack slot or from the
+ *     memory, compared value i or i + k, address r1 + i or i + r1, loads,
+ *     stores and atomics of 1/2/4/8 bytes at -16..+16, the increment before or
+ *     after them; counting down; and "clean" loops whose bound len - k puts the
+ *     last iteration's accesses exactly at the end of the memory, or one byte
+ *     short of it or past it;
+ *   2 copies of the induction variable (advancing together, copied after or
+ *     before the increment, equal or different initial values, a second step);
+ *   3 pointer loops: p = r1 + start up to end = r1 + len [- k] or r1 + c, with
+ *     <, <=, !=, p + k <= end ..., clean ones as in 1, and downward ones;
+ *   4 two-array loops: a = r1, b = r1 + len/2, compare / copy / find / sum with
+ *     early exits that depend on the loaded data;
+ *   5 shapes: diamonds and skip-one conditionals in the body (an induction
+ *     variable bumped on one path, a base that moves), rotated loops entered
+ *     at their test or in the middle of the body, a nested sieve, loops over
+ *     the stack through a copy of r10 (which may overwrite the slot their bound
+ *     is reloaded from), pointers spilled to the stack and reloaded, a loop
+ *     unrolled by 2 or 4 followed by its remainder loop;
+ *   6 calls in the loop: a deterministic helper (one that stops the run for
+ *     some arguments), local calls that access memory or change the caller's
+ *     spilled bound, and loops inside a subprogram whose r1 is not the context.
+ * Every program runs RUNS times, each with its own memory (0..300 bytes, random
+ * contents or patterns, or exactly the length an earlier run's fault just past
+ * the end asked for; placed in an arena whose other bytes are compared too;
+ * sometimes with an extra read-only or writable region just before or after
+ * it) and its own budget: the default, one drawn in [1, 2 x what the run
+ * needs] (so it runs out inside the loop), exactly what it needs give or take
+ * two, or none when the run ends without it.
+ *
+ * Besides agreement, the test checks that every family produces runs that
+ * return, runs that fault on memory, runs that fault just past the end of the
+ * memory and runs whose drawn budget ran out, so the generator keeps its reach.
+ *
+ * Usage: test_loops [--count N] [--prog K] [--verbose]
+ *   --prog K   only program K (as a mismatch report names it), printed with
+ *              every run's outcomes
+ *   --verbose  print every program
+ *   (other arguments, such as the conformance directory CTest passes, are ignored)
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bpfvm/bpfvm.h"
+#include "test_engines.h"
+#include "testutil.h"
+
+#define SEED		0x100b5eed2024c0deull
+#define DEFAULT_COUNT	60000	/* programs */
+#define RUNS		5	/* runs per program */
+#define MAX_REPORTS	10	/* mismatches printed in full */
+#define DEFAULT_BUDGET	20000	/* instructions: far more than any loop here needs */
+#define MEM_MAX		300	/* bytes of context memory, at most */
+#define ARENA		1024	/* the bytes compared: the memory and around it */
+#define MEM_AT		320	/* where the memory starts in the arena (+ 0..7) */
+#define MAX_INSNS	512
+#define MAX_LABELS	64
+#define MAX_FIXUPS	128
+
+enum { F_COUNTED, F_COPIES, F_POINTER, F_TWO, F_SHAPES, F_CALLS, N_FAMILIES };
+static const char *const family_names[N_FAMILIES] = {
+	"1 counted", "2 iv-copies", "3 pointer", "4 two-array", "5 shapes", "6 calls",
+};
+
+/* ---- Program builder and randomness ------------------------------------------- */
+
+#define R(n)	((uint16_t)(1u << (n)))
+#define ANY	((uint16_t)0x3fe)	/* r1..r9 */
+
+struct gen {
+	uint64_t s;			/* PRNG state */
+	int family;
+	struct bpf_insn in[MAX_INSNS];
+	int cnt;
+	int lab[MAX_LABELS], nlab;	/* label -> instruction index (-1: unbound) */
+	int fix_at[MAX_FIXUPS], fix_lab[MAX_FIXUPS], nfix;
+	uint16_t used;			/* registers taken */
+	int hint;			/* a memory length the bound suggests (-1: none) */
+	uint32_t ro_len;		/* > 0: tracepoint program, read-only context */
+	bool halves;			/* prefers memory whose halves are equal */
+	int edge;			/* the length a run's end fault asked for (-1) */
+};
+
+static uint64_t next64(struct gen *g)
+{
+	uint64_t z = (g->s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+static uint64_t rnd(struct gen *g, uint64_t n) { return n ? next64(g) % n : 0; }
+static bool pct(struct gen *g, unsigned p) { return rnd(g, 100) < p; }
+static int32_t rrange(struct gen *g, int32_t lo, int32_t hi)
+{
+	return lo + (int32_t)rnd(g, (uint64_t)((int64_t)hi - lo + 1));
+}
+static int weighted(struct gen *g, const uint8_t *w, int n)
+{
+	unsigned total = 0;
+	for (int i = 0; i < n; i++)
+		total += w[i];
+	unsigned r = (unsigned)rnd(g, total);
+	for (int i = 0; i < n; i++) {
+		if (r < w[i])
+			return i;
+		r -= w[i];
+	}
+	return n - 1;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "test_loops: generator: %s\n", what);
+	exit(2);
+}
+
+static void emit(struct gen *g, struct bpf_insn in)
+{
+	if (g->cnt >= MAX_INSNS)
+		die("program too long");
+	g->in[g->cnt++] = in;
+}
+static int label(struct gen *g)
+{
+	if (g->nlab >= MAX_LABELS)
+		die("too many labels");
+	g->lab[g->nlab] = -1;
+	return g->nlab++;
+}
+static void bind(struct gen *g, int l) { g->lab[l] = g->cnt; }
+/* A jump or local call whose target is label l (fixed by resolve()). */
+static void emit_to(struct gen *g, struct bpf_insn in, int l)
+{
+	if (g->nfix >= MAX_FIXUPS)
+		die("too many jumps");
+	g->fix_at[g->nfix] = g->cnt;
+	g->fix_lab[g->nfix++] = l;
+	emit(g, in);
+}
+static void resolve(struct gen *g)
+{
+	for (int f = 0; f < g->nfix; f++) {
+		int at = g->fix_at[f], t = g->lab[g->fix_lab[f]];
+		if (t < 0)
+			die("jump to an unbound label");
+		struct bpf_insn *in = &g->in[at];
+		if (in->code == (BPF_JMP | BPF_CALL))
+			in->imm = t - at - 1;
+		else
+			in->off = (int16_t)(t - at - 1);
+	}
+}
+
+static int reg_pick(struct gen *g, uint16_t allowed)
+{
+	uint16_t free_ = allowed & (uint16_t)~g->used;
+	int n = __builtin_popcount(free_);
+	if (!n)
+		die("out of registers");
+	int k = (int)rnd(g, (uint64_t)n);
+	for (int r = 0; r < 11; r++)
+		if ((free_ & R(r)) && k-- == 0) {
+			g->used |= R(r);
+			return r;
+		}
+	return -1;
+}
+
+static void mov_imm64(struct gen *g, int r, int64_t v)
+{
+	if (v >= INT32_MIN && v <= INT32_MAX) {
+		emit(g, BPF_MOV64_IMM(r, (int32_t)v));
+	} else {
+		struct bpf_insn two[2] = { BPF_LD_IMM64(r, v) };
+		emit(g, two[0]);
+		emit(g, two[1]);
+	}
+}
+
+static const int sizes[4] = { BPF_B, BPF_H, BPF_W, BPF_DW };
+
+/* Offsets of accesses: mostly 0, often small and positive, sometimes -16..16. */
+static int16_t acc_off(struct gen *g)
+{
+	unsigned r = (unsigned)rnd(g, 100);
+	if (r < 45)
+		return 0;
+	if (r < 75)
+		return (int16_t)rnd(g, 17);
+	return (int16_t)rrange(g, -16, 16);
+}
+
+/* An access, drawn before it is emitted (so that a loop's bound can be put
+ * exactly where its accesses end): a load folded into the accumulator (zero- or
+ * sign-extending), a store of a register or of an immediate, an atomic add. */
+enum { AK_LOAD, AK_LOADSX, AK_STORE, AK_STORE_IMM, AK_ATOMIC };
+struct acc {
+	int kind, sz, op;
+	int16_t off;
+	int32_t imm;
+};
+
+static int size_bytes(int sz)
+{
+	return sz == BPF_B ? 1 : sz == BPF_H ? 2 : sz == BPF_W ? 4 : 8;
+}
+
+/* Draws an access; clean: offset in [0, 16]. Returns the end of its bytes
+ * relative to the address register (off + size). */
+static int draw_acc(struct gen *g, struct acc *a, bool clean)
+{
+	a->sz = sizes[rnd(g, 4)];
+	a->off = clean ? (int16_t)(pct(g, 60) ? 0 : rnd(g, 17)) : acc_off(g);
+	a->imm = (int32_t)next64(g);
+	unsigned r = (unsigned)rnd(g, 100);
+	a->kind = r < 40 ? AK_LOAD : r < 48 && a->sz != BPF_DW ? AK_LOADSX : r < 75 ? AK_STORE :
+		  r < 90 ? AK_STORE_IMM : AK_ATOMIC;
+	a->op = a->kind == AK_LOAD ? (pct(g, 50) ? BPF_ADD : BPF_XOR) :
+		BPF_ADD | (pct(g, 30) ? BPF_FETCH : 0);
+	if (a->kind == AK_ATOMIC)
+		a->sz = pct(g, 50) ? BPF_W : BPF_DW;
+	return a->off + size_bytes(a->sz);
+}
+
+/* The access through A; loads go through T into acc, stores store V (atomics
+ * add T). */
+static void emit_acc(struct gen *g, const struct acc *a, int A, int T, int V, int acc)
+{
+	switch (a->kind) {
+	case AK_LOAD:
+		emit(g, BPF_LDX_MEM(a->sz, T, A, a->off));
+		emit(g, BPF_ALU64_REG(a->op, acc, T));
+		break;
+	case AK_LOADSX:
+		emit(g, BPF_LDX_MEMSX(a->sz, T, A, a->off));
+		emit(g, BPF_ALU64_REG(BPF_ADD, acc, T));
+		break;
+	case AK_STORE:
+		emit(g, BPF_STX_MEM(a->sz, A, V, a->off));
+		break;
+	case AK_STORE_IMM:
+		emit(g, BPF_ST_MEM(a->sz, A, a->off, a->imm));
+		break;
+	default:
+		emit(g, BPF_ATOMIC_OP(a->sz, a->op, A, T, a->off));
+		break;
+	}
+}
+
+static void access(struct gen *g, int A, int T, int V, int acc)
+{
+	struct acc a;
+	draw_acc(g, &a, false);
+	emit_acc(g, &a, A, T, V, acc);
+}
+
+static int n_accesses(struct gen *g)
+{
+	static const uint8_t w[4] = { 40, 30, 20, 10 };
+	return 1 + weighted(g, w, 4);
+}
+
+/* The accesses of one loop body, drawn ahead; ext = where the furthest ends. */
+struct body {
+	int n, ext;
+	struct acc a[4];
+};
+static void draw_body(struct gen *g, struct body *bd, bool clean)
+{
+	bd->n = n_accesses(g);
+	bd->ext = 0;
+	for (int i = 0; i < bd->n; i++) {
+		int e = draw_acc(g, &bd->a[i], clean);
+		bd->ext = e > bd->ext ? e : bd->ext;
+	}
+}
+static void emit_body(struct gen *g, const struct body *bd, int A, int T, int V, int acc)
+{
+	for (int i = 0; i < bd->n; i++)
+		emit_acc(g, &bd->a[i], A, T, V, acc);
+}
+
+/* A = B + I, as clang writes it: r3 = r1; r3 += i (or r3 = i; r3 += r1). */
+static void form_addr(struct gen *g, int A, int B, int I)
+{
+	if (pct(g, 30)) {
+		emit(g, BPF_MOV64_REG(A, I));
+		emit(g, BPF_ALU64_REG(BPF_ADD, A, B));
+	} else {
+		emit(g, BPF_MOV64_REG(A, B));
+		emit(g, BPF_ALU64_REG(BPF_ADD, A, I));
+	}
+}
+
+/* The program's start: r0 = 0, the memory's base in B and its length in L
+ * (r1 and r2, or copies in other registers). */
+static void base_len(struct gen *g, int *B, int *L)
+{
+	g->used = R(0) | R(10) | R(1) | R(2);
+	if (g->ro_len)
+		emit(g, BPF_MOV64_IMM(2, (int32_t)g->ro_len));
+	emit(g, BPF_MOV64_IMM(0, 0));
+	*B = 1;
+	*L = 2;
+	if (pct(g, 40)) {
+		*B = reg_pick(g, ANY);
+		emit(g, BPF_MOV64_REG(*B, 1));
+		g->used &= (uint16_t)~R(1);
+	}
+	if (pct(g, 40)) {
+		*L = reg_pick(g, ANY);
+		emit(g, BPF_MOV64_REG(*L, 2));
+		g->used &= (uint16_t)~R(2);
+	}
+}
+
+static int temp(struct gen *g)
+{
+	int T = reg_pick(g, ANY);
+	emit(g, BPF_MOV64_IMM(T, (int32_t)rnd(g, 1000)));
+	return T;
+}
+
+/* ---- Loops ------------------------------------------------------------------------ */
+
+/* The jumps of one comparison: continue (bottom test), continue with the operands
+ * swapped (bound op i), exit (top test, guard), exit swapped. */
+struct optab {
+	uint8_t cont, cont_sw, exit, exit_sw;
+};
+static const struct optab up_ops[5] = {
+	{ BPF_JLT, BPF_JGT, BPF_JGE, BPF_JLE },
+	{ BPF_JLE, BPF_JGE, BPF_JGT, BPF_JLT },
+	{ BPF_JNE, BPF_JNE, BPF_JEQ, BPF_JEQ },
+	{ BPF_JSLT, BPF_JSGT, BPF_JSGE, BPF_JSLE },
+	{ BPF_JSLE, BPF_JSGE, BPF_JSGT, BPF_JSLT },
+};
+static const struct optab down_ops[5] = {
+	{ BPF_JGE, BPF_JLE, BPF_JLT, BPF_JGT },
+	{ BPF_JGT, BPF_JLT, BPF_JLE, BPF_JGE },
+	{ BPF_JNE, BPF_JNE, BPF_JEQ, BPF_JEQ },
+	{ BPF_JSGE, BPF_JSLE, BPF_JSLT, BPF_JSGT },
+	{ BPF_JSGT, BPF_JSLT, BPF_JSLE, BPF_JSGE },
+};
+
+enum { RL_NONE, RL_STACK, RL_MEM };
+enum { ENTRY_TOP, ENTRY_TEST, ENTRY_MID };
+
+struct loop {
+	int I;			/* induction variable */
+	int C;			/* >= 0: compare C = I + k instead of I */
+	int32_t k;
+	int N;			/* bound register, or -1: the immediate c */
+	int32_t c;
+	int S;			/* step register, or -1: the immediate s */
+	int32_t s;
+	const struct optab *op;
+	bool down, swap, j32, alu32, bottom, guard;
+	int reload, rsz, rbase;	/* N reloaded before each test: RL_*, size, base reg */
+	int16_t roff;
+	int entry;
+	int top, out, test, mid;
+};
+
+static struct loop new_loop(struct gen *g, int I, bool down)
+{
+	static const uint8_t w[5] = { 40, 15, 20, 15, 10 };
+	struct loop lp = { .I = I, .C = -1, .N = -1, .S = -1, .s = 1, .rbase = -1 };
+	lp.down = down;
+	lp.op = &(down ? down_ops : up_ops)[weighted(g, w, 5)];
+	lp.swap = pct(g, 25);
+	lp.j32 = pct(g, 8);
+	lp.alu32 = pct(g, 6);
+	lp.bottom = pct(g, 65);
+	lp.guard = pct(g, 50);
+	lp.top = label(g);
+	lp.out = label(g);
+	lp.test = label(g);
+	lp.mid = label(g);
+	return lp;
+}
+
+/* The compare-and-branch (reloading the bound, computing i + k first). */
+static void loop_cmp(struct gen *g, const struct loop *lp, bool exit_sense, int target)
+{
+	if (lp->reload == RL_STACK)
+		emit(g, BPF_LDX_MEM(lp->rsz, lp->N, 10, lp->roff));
+	else if (lp->reload == RL_MEM)
+		emit(g, BPF_LDX_MEM(lp->rsz, lp->N, lp->rbase, lp->roff));
+	int X = lp->I;
+	if (lp->C >= 0) {
+		emit(g, BPF_MOV64_REG(lp->C, lp->I));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, lp->C, lp->k));
+		X = lp->C;
+	}
+	int op = exit_sense ? (lp->swap ? lp->op->exit_sw : lp->op->exit)
+			    : (lp->swap ? lp->op->cont_sw : lp->op->cont);
+	struct bpf_insn j;
+	if (lp->N >= 0 && lp->swap)
+		j = lp->j32 ? BPF_JMP32_REG(op, lp->N, X, 0) : BPF_JMP_REG(op, lp->N, X, 0);
+	else if (lp->N >= 0)
+		j = lp->j32 ? BPF_JMP32_REG(op, X, lp->N, 0) : BPF_JMP_REG(op, X, lp->N, 0);
+	else
+		j = lp->j32 ? BPF_JMP32_IMM(op, X, lp->c, 0) : BPF_JMP_IMM(op, X, lp->c, 0);
+	emit_to(g, j, target);
+}
+
+static void loop_begin(struct gen *g, struct loop *lp)
+{
+	if (lp->entry != ENTRY_TOP)
+		lp->bottom = true;
+	if (lp->bottom && lp->guard && lp->entry == ENTRY_TOP)
+		loop_cmp(g, lp, true, lp->out);
+	if (lp->entry == ENTRY_TEST)
+		emit_to(g, BPF_JMP_A(0), lp->test);
+	else if (lp->entry == ENTRY_MID)
+		emit_to(g, BPF_JMP_A(0), lp->mid);
+	bind(g, lp->top);
+	if (!lp->bottom)
+		loop_cmp(g, lp, true, lp->out);
+}
+
+static void loop_inc(struct gen *g, const struct loop *lp)
+{
+	int op = lp->down ? BPF_SUB : BPF_ADD;
+	if (lp->S >= 0)
+		emit(g, lp->alu32 ? BPF_ALU32_REG(op, lp->I, lp->S) : BPF_ALU64_REG(op, lp->I, lp->S));
+	else
+		emit(g, lp->alu32 ? BPF_ALU32_IMM(op, lp->I, lp->s) : BPF_ALU64_IMM(op, lp->I, lp->s));
+}
+
+static void loop_end(struct gen *g, const struct loop *lp)
+{
+	if (lp->bottom) {
+		bind(g, lp->test);
+		loop_cmp(g, lp, false, lp->top);
+	} else {
+		emit_to(g, BPF_JMP_A(0), lp->top);
+	}
+	bind(g, lp->out);
+}
+
+/* A constant bound: mostly a memory length (the runs then use lengths near it). */
+static int32_t const_bound(struct gen *g)
+{
+	unsigned r = (unsigned)rnd(g, 100);
+	int32_t c = r < 50 ? (int32_t)rnd(g, MEM_MAX + 1) : r < 75 ? (int32_t)rnd(g, 17) :
+		    r < 90 ? rrange(g, MEM_MAX, 400) : r < 95 ? -1 : INT32_MAX;
+	if (c >= 0 && c <= MEM_MAX)
+		g->hint = c;
+	return c;
+}
+
+/* A value derived from the length: L, L - k (wrapping below 0 when len < k) or
+ * a constant, into register N. */
+static void len_value(struct gen *g, int N, int L)
+{
+	unsigned r = (unsigned)rnd(g, 100);
+	if (r < 40) {
+		emit(g, BPF_MOV64_REG(N, L));
+	} else if (r < 75) {
+		emit(g, BPF_MOV64_REG(N, L));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, N, -(pct(g, 85) ? rrange(g, 0, 24) : rrange(g, 25, 300))));
+	} else {
+		emit(g, BPF_MOV64_IMM(N, const_bound(g)));
+	}
+}
+
+/* The bound of an upward loop over the memory at B of length L. */
+static void pick_bound(struct gen *g, struct loop *lp, int B, int L, bool allow_reload)
+{
+	unsigned r = (unsigned)rnd(g, 100);
+	if (r < 30) {
+		lp->N = L;
+	} else if (r < 50) {
+		lp->c = const_bound(g);
+		if (lp->swap) {
+			lp->N = reg_pick(g, ANY);
+			emit(g, BPF_MOV64_IMM(lp->N, lp->c));
+		}
+	} else if (r < 72 || !allow_reload) {
+		lp->N = reg_pick(g, ANY);
+		emit(g, BPF_MOV64_REG(lp->N, L));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, lp->N, -(pct(g, 85) ? rrange(g, 0, 24) : rrange(g, 25, 300))));
+	} else if (r < 90) {
+		/* spilled before the loop, reloaded each iteration */
+		lp->N = reg_pick(g, ANY);
+		len_value(g, lp->N, L);
+		lp->reload = RL_STACK;
+		lp->rsz = pct(g, 80) ? BPF_DW : BPF_W;
+		lp->roff = (int16_t)(-8 * (int)(1 + rnd(g, 4)));
+		emit(g, BPF_STX_MEM(lp->rsz, 10, lp->N, lp->roff));
+	} else {
+		/* loaded from the memory each iteration (which the loop may store to) */
+		lp->N = reg_pick(g, ANY);
+		emit(g, BPF_MOV64_IMM(lp->N, 0));
+		lp->reload = RL_MEM;
+		lp->rsz = pct(g, 70) ? BPF_B : BPF_H;
+		lp->rbase = B;
+		lp->roff = (int16_t)rnd(g, 7);
+	}
+}
+
+static int64_t pick_i0(struct gen *g)
+{
+	unsigned r = (unsigned)rnd(g, 100);
+	if (r < 65)
+		return 0;
+	if (r < 80)
+		return (int64_t)rnd(g, 9);
+	if (r < 90)
+		return 301 + (int64_t)rnd(g, 200);	/* past any bound */
+	if (r < 95)
+		return -(int64_t)(1 + rnd(g, 16));
+	return r < 98 ? INT32_MAX : (int64_t)0x100000000ll;
+}
+
+static void pick_step(struct gen *g, struct loop *lp, bool allow_reg)
+{
+	static const int32_t steps[] = { 1, 1, 1, 1, 2, 2, 3, 4, 4, 8, 64 };
+	static const int64_t vals[] = { 0, 1, 1, 2, 3, 4, 8, 16, 0x100000000ll, INT64_MAX, -1,
+					0xffffffffll, 0x80000000ll };
+	if (allow_reg && pct(g, 20)) {
+		lp->S = reg_pick(g, ANY);
+		mov_imm64(g, lp->S, vals[rnd(g, sizeof(vals) / sizeof(vals[0]))]);
+	} else {
+		lp->s = steps[rnd(g, sizeof(steps) / sizeof(steps[0]))];
+	}
+}
+
+/* ---- Family 1: counted index loops ------------------------------------------------ */
+
+static void fam_counted(struct gen *g)
+{
+	int B, L;
+	base_len(g, &B, &L);
+	int I = reg_pick(g, ANY), A = reg_pick(g, ANY), T = temp(g);
+	bool down = pct(g, 20), clean = !down && pct(g, 35);
+	bool inc_first = pct(g, 35);
+	struct loop lp = new_loop(g, I, down);
+	struct body bd;
+	draw_body(g, &bd, clean);
+	if (clean) {
+		/* i from 0 by a constant step while i < len - k (or <=), with k
+		 * where the last iteration's accesses end exactly at the end of the
+		 * memory, or a byte before or after it */
+		static const int rows[4] = { 0, 1, 3, 4 };
+		int row = rows[rnd(g, 4)];
+		lp.op = &up_ops[row];
+		pick_step(g, &lp, false);
+		int32_t k = bd.ext - 1 + (row == 1 || row == 4) + (inc_first ? lp.s : 0);
+		lp.N = reg_pick(g, ANY);
+		emit(g, BPF_MOV64_REG(lp.N, L));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, lp.N, -(k + rrange(g, -1, 1))));
+		if (pct(g, 30)) {
+			lp.reload = RL_STACK;
+			lp.rsz = BPF_DW;
+			lp.roff = -8;
+			emit(g, BPF_STX_MEM(BPF_DW, 10, lp.N, -8));
+		}
+		emit(g, BPF_MOV64_IMM(I, 0));
+	} else if (!down) {
+		pick_bound(g, &lp, B, L, true);
+		mov_imm64(g, I, pick_i0(g));
+	} else {
+		/* i = len (- k) or a constant, down to 0 or a small bound */
+		len_value(g, I, L);
+		lp.c = pct(g, 60) ? 0 : rrange(g, -2, 8);
+		if (lp.swap) {
+			lp.N = reg_pick(g, ANY);
+			emit(g, BPF_MOV64_IMM(lp.N, lp.c));
+		}
+	}
+	if (!clean)
+		pick_step(g, &lp, true);
+	if (!clean && pct(g, 20)) {
+		lp.C = reg_pick(g, ANY);
+		lp.k = rrange(g, -8, 16);
+	}
+	int V = pct(g, 50) ? I : T;
+	loop_begin(g, &lp);
+	if (inc_first)
+		loop_inc(g, &lp);
+	form_addr(g, A, B, I);
+	emit_body(g, &bd, A, T, V, 0);
+	if (!inc_first)
+		loop_inc(g, &lp);
+	loop_end(g, &lp);
+	emit(g, BPF_ALU64_REG(BPF_ADD, 0, I));
+	emit(g, BPF_EXIT_INSN());
+}
+
+/* ---- Family 2: copies of the induction variable ---------------------------------- */
+
+static void fam_copies(struct gen *g)
+{
+	int B, L;
+	base_len(g, &B, &L);
+	int I = reg_pick(g, ANY), J = reg_pick(g, ANY), A = reg_pick(g, ANY), T = temp(g);
+	struct loop lp = new_loop(g, I, false);
+	pick_bound(g, &lp, B, L, true);
+	pick_step(g, &lp, true);
+	mov_imm64(g, I, pct(g, 80) ? 0 : pick_i0(g));
+	emit(g, BPF_MOV64_REG(J, I));
+	if (pct(g, 50))
+		emit(g, BPF_ALU64_IMM(BPF_ADD, J, pct(g, 85) ? rrange(g, -16, 16) : 300));
+	int variant = (int)rnd(g, 4);
+	int32_t k = pct(g, 60) ? 0 : rrange(g, -8, 8);
+	int V = pct(g, 50) ? J : T;
+	loop_begin(g, &lp);
+	switch (variant) {
+	case 0:	/* two registers advancing together; the address uses the second */
+		form_addr(g, A, B, J);
+		for (int n = n_accesses(g); n > 0; n--)
+			access(g, A, T, V, 0);
+		loop_inc(g, &lp);
+		if (pct(g, 15))	/* ... or not quite together */
+			emit(g, BPF_ALU64_IMM(BPF_ADD, J, 2 * (lp.S >= 0 ? 1 : lp.s)));
+		else if (lp.S >= 0)
+			emit(g, BPF_ALU64_REG(BPF_ADD, J, lp.S));
+		else
+			emit(g, BPF_ALU64_IMM(BPF_ADD, J, lp.s));
+		break;
+	case 1:	/* clang's copy after the increment: r4 += 2; r3 = r4 */
+		loop_inc(g, &lp);
+		emit(g, BPF_MOV64_REG(J, I));
+		if (k)
+			emit(g, BPF_ALU64_IMM(BPF_ADD, J, k));
+		form_addr(g, A, B, J);
+		for (int n = n_accesses(g); n > 0; n--)
+			access(g, A, T, V, 0);
+		break;
+	case 2:	/* the copy taken before the increment, used after it */
+		emit(g, BPF_MOV64_REG(J, I));
+		if (k)
+			emit(g, BPF_ALU64_IMM(BPF_ADD, J, k));
+		loop_inc(g, &lp);
+		form_addr(g, A, B, J);
+		for (int n = n_accesses(g); n > 0; n--)
+			access(g, A, T, V, 0);
+		break;
+	default: /* a copy of the address, moved by k */
+		form_addr(g, A, B, I);
+		emit(g, BPF_MOV64_REG(J, A));
+		if (k)
+			emit(g, BPF_ALU64_IMM(BPF_ADD, J, k));
+		for (int n = n_accesses(g); n > 0; n--)
+			access(g, pct(g, 50) ? A : J, T, T, 0);
+		loop_inc(g, &lp);
+		emit(g, BPF_MOV64_REG(J, I));	/* not a pointer at exit */
+		break;
+	}
+	loop_end(g, &lp);
+	emit(g, BPF_ALU64_REG(BPF_ADD, 0, I));
+	emit(g, BPF_ALU64_REG(BPF_XOR, 0, J));
+	emit(g, BPF_EXIT_INSN());
+}
+
+/* ---- Family 3: pointer loops ---------------------------------------------------------- */
+
+static void fam_pointer(struct gen *g)
+{
+	int B, L;
+	base_len(g, &B, &L);
+	int P = reg_pick(g, ANY), E = reg_pick(g, ANY), T = temp(g);
+	bool down = pct(g, 25), clean = !down && pct(g, 35), inc_first = pct(g, 25);
+	struct loop lp = new_loop(g, P, down);
+	lp.alu32 = false;
+	struct body bd;
+	draw_body(g, &bd, clean);
+	static const int32_t steps[] = { 1, 1, 2, 3, 4, 4, 8, 16 };
+	if (!clean && pct(g, 10)) {
+		lp.S = reg_pick(g, ANY);
+		emit(g, BPF_MOV64_IMM(lp.S, (int32_t)rnd(g, 9)));
+	} else {
+		lp.s = steps[rnd(g, sizeof(steps) / sizeof(steps[0]))];
+	}
+	/* end = r1 + len [- k], or r1 + c */
+	unsigned r = (unsigned)rnd(g, 100);
+	int32_t k = 0;
+	if (clean) {
+		/* p < end - k (or <=), or p + k < end: k where the last iteration's
+		 * accesses end exactly at the end of the memory, or a byte before
+		 * or after it */
+		int row = (int)rnd(g, 2);
+		lp.op = &up_ops[row];
+		k = bd.ext - 1 + row + (inc_first ? lp.s : 0) + rrange(g, -1, 1);
+		if (pct(g, 50)) {
+			lp.C = reg_pick(g, ANY);
+			lp.k = k;
+			k = 0;
+		}
+		r = 0;
+	}
+	if (r < 80) {
+		if (pct(g, 70)) {
+			emit(g, BPF_MOV64_REG(E, B));
+			emit(g, BPF_ALU64_REG(BPF_ADD, E, L));
+		} else {
+			emit(g, BPF_MOV64_REG(E, L));
+			emit(g, BPF_ALU64_REG(BPF_ADD, E, B));
+		}
+		if (clean && k)
+			emit(g, BPF_ALU64_IMM(BPF_ADD, E, -k));
+		else if (r >= 55)
+			emit(g, BPF_ALU64_IMM(BPF_ADD, E, -rrange(g, 1, 16)));
+	} else {
+		emit(g, BPF_MOV64_REG(E, B));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, E, const_bound(g)));
+	}
+	/* jmp32 on pointers, only where the outcome cannot depend on where the
+	 * memory lies (not with end = r1 + 0x7fffffff) */
+	lp.j32 = r < 80 && pct(g, 4);
+	if (!down) {
+		emit(g, BPF_MOV64_REG(P, B));
+		unsigned q = (unsigned)rnd(g, 100);
+		if (q >= 55 && !clean)
+			emit(g, BPF_ALU64_IMM(BPF_ADD, P, q < 85 ? rrange(g, 1, 24) :
+					     q < 95 ? rrange(g, 290, 320) : rrange(g, -8, -1)));
+		lp.N = E;
+		if (!clean && pct(g, 25)) {	/* if (p + k <= end) */
+			lp.C = reg_pick(g, ANY);
+			lp.k = rrange(g, 1, 8);
+		}
+	} else {
+		/* p = end - s0; ...; p -= s; while p >= start */
+		emit(g, BPF_MOV64_REG(P, E));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, P, -rrange(g, 0, 8)));
+		lp.N = B;
+	}
+	loop_begin(g, &lp);
+	if (inc_first)
+		loop_inc(g, &lp);
+	emit_body(g, &bd, P, T, pct(g, 50) ? T : L, 0);
+	if (!inc_first)
+		loop_inc(g, &lp);
+	loop_end(g, &lp);
+	emit(g, BPF_ALU64_REG(BPF_ADD, 0, P));
+	emit(g, BPF_ALU64_REG(BPF_SUB, 0, B));
+	emit(g, BPF_EXIT_INSN());
+}
+
+/* ---- Family 4: two arrays -------------------------------------------------------------- */
+
+static void fam_two(struct gen *g)
+{
+	int B, L;
+	g->halves = true;
+	base_len(g, &B, &L);
+	int Y = reg_pick(g, ANY), H = reg_pick(g, ANY), I = reg_pick(g, ANY);
+	int A1 = reg_pick(g, ANY), A2 = reg_pick(g, ANY), T1 = temp(g), T2 = temp(g);
+	/* b = a + len / 2 */
+	emit(g, BPF_MOV64_REG(H, L));
+	emit(g, BPF_ALU64_IMM(BPF_RSH, H, 1));
+	emit(g, BPF_MOV64_REG(Y, B));
+	emit(g, BPF_ALU64_REG(BPF_ADD, Y, H));
+	struct loop lp = new_loop(g, I, false);
+	unsigned r = (unsigned)rnd(g, 100);
+	if (r < 45) {
+		lp.N = H;
+	} else if (r < 65) {
+		lp.N = H;
+		emit(g, BPF_ALU64_IMM(BPF_ADD, H, -rrange(g, 0, 8)));
+	} else if (r < 85) {
+		lp.c = const_bound(g) / 2;
+		if (lp.swap) {
+			lp.N = H;
+			emit(g, BPF_MOV64_IMM(H, lp.c));
+		}
+	} else {
+		lp.N = H;
+		lp.reload = RL_STACK;
+		lp.rsz = BPF_DW;
+		lp.roff = -8;
+		emit(g, BPF_STX_MEM(BPF_DW, 10, H, -8));
+	}
+	int sz = sizes[rnd(g, 4)], bytes = 1 << (sz == BPF_B ? 0 : sz == BPF_H ? 1 : sz == BPF_W ? 2 : 3);
+	lp.s = pct(g, 70) ? bytes : pct(g, 50) ? 1 : bytes * 2;
+	if (pct(g, 10))
+		lp.s = 64;
+	mov_imm64(g, I, pct(g, 85) ? 0 : pick_i0(g));
+	int16_t off1 = pct(g, 70) ? 0 : acc_off(g), off2 = pct(g, 70) ? off1 : acc_off(g);
+	int mode = (int)rnd(g, 4);
+	int found = label(g);
+	loop_begin(g, &lp);
+	form_addr(g, A1, B, I);
+	form_addr(g, A2, Y, I);
+	emit(g, BPF_LDX_MEM(sz, T1, A1, off1));
+	switch (mode) {
+	case 0:	/* memcmp: break at the first difference */
+		emit(g, BPF_LDX_MEM(sz, T2, A2, off2));
+		emit_to(g, BPF_JMP_REG(BPF_JNE, T1, T2, 0), pct(g, 50) ? lp.out : found);
+		break;
+	case 1:	/* copy b to a, stop after a zero (strncpy) */
+		emit(g, BPF_LDX_MEM(sz, T2, A2, off2));
+		emit(g, BPF_STX_MEM(sz, A1, T2, off1));
+		if (pct(g, 60))
+			emit_to(g, BPF_JMP_IMM(BPF_JEQ, T2, 0, 0), lp.out);
+		break;
+	case 2:	/* find a key in a, marking b as it goes */
+		emit_to(g, BPF_JMP_IMM(BPF_JEQ, T1, (int32_t)rnd(g, 4), 0), found);
+		emit(g, BPF_ST_MEM(BPF_B, A2, off2, 0x5a));
+		break;
+	default: /* running sum into b, stop when it grows past a limit */
+		emit(g, BPF_ALU64_REG(BPF_ADD, 0, T1));
+		emit(g, BPF_STX_MEM(sz, A2, 0, off2));
+		emit_to(g, BPF_JMP_IMM(BPF_JGT, 0, (int32_t)rnd(g, 20000), 0), lp.out);
+		break;
+	}
+	loop_inc(g, &lp);
+	loop_end(g, &lp);
+	emit(g, BPF_ALU64_REG(BPF_ADD, 0, I));
+	emit(g, BPF_EXIT_INSN());
+	bind(g, found);
+	emit(g, BPF_MOV64_REG(0, I));
+	emit(g, BPF_ALU64_IMM(BPF_OR, 0, 0x1000));
+	emit(g, BPF_EXIT_INSN());
+}
+
+/* ---- Family 5: shapes -------------------------------------------------------------------- */
+
+/* A conditional jump to l on loaded data, the induction variable or r0. */
+static void cond_jump(struct gen *g, const struct loop *lp, int A, int T, int l)
+{
+	switch (rnd(g, 4)) {
+	case 0:
+		emit(g, BPF_LDX_MEM(BPF_B, T, A, acc_off(g)));
+		emit_to(g, BPF_JMP_IMM(BPF_JGT, T, 0x7f, 0), l);
+		break;
+	case 1:
+		emit(g, BPF_LDX_MEM(sizes[rnd(g, 4)], T, A, acc_off(g)));
+		emit_to(g, BPF_JMP_IMM(BPF_JSET, T, 1, 0), l);
+		break;
+	case 2:
+		emit_to(g, BPF_JMP_IMM(BPF_JSET, lp->I, 1 << rnd(g, 3), 0), l);
+		break;
+	default:
+		emit_to(g, BPF_JMP_IMM(BPF_JSLT, 0, 0, 0), l);
+		break;
+	}
+}
+
+static void shape_blocks(struct gen *g, struct loop *lp, int B, int A, int T, int V)
+{
+	form_addr(g, A, B, lp->I);
+	for (int n = 1 + (int)rnd(g, 3); n > 0; n--) {
+		unsigned r = (unsigned)rnd(g, 100);
+		if (r < 22) {
+			access(g, A, T, V, 0);
+			continue;
+		}
+		if (r < 25) {	/* the base is not invariant after all */
+			emit(g, BPF_ALU64_IMM(BPF_ADD, B, rrange(g, 1, 4)));
+			continue;
+		}
+		int l1 = label(g), l2 = label(g);
+		cond_jump(g, lp, A, T, l1);
+		if (r < 60) {		/* diamond */
+			access(g, A, T, V, 0);
+			emit_to(g, BPF_JMP_A(0), l2);
+			bind(g, l1);
+			access(g, A, T, V, 0);
+			bind(g, l2);
+		} else if (r < 92) {	/* skip one */
+			access(g, A, T, V, 0);
+			bind(g, l1);
+		} else {		/* the induction variable moves on one path only,
+					 * by a constant or by loaded data */
+			if (pct(g, 50)) {
+				emit(g, BPF_ALU64_IMM(BPF_ADD, lp->I, rrange(g, 1, 3)));
+			} else {
+				emit(g, BPF_ALU64_IMM(BPF_AND, T, 7));
+				emit(g, BPF_ALU64_REG(BPF_ADD, lp->I, T));
+			}
+			bind(g, l1);
+		}
+	}
+}
+
+static void fam_shapes(struct gen *g)
+{
+	int B, L;
+	base_len(g, &B, &L);
+	int I = reg_pick(g, ANY), A = reg_pick(g, ANY), T = temp(g);
+	int variant = (int)rnd(g, 6);
+	struct loop lp = new_loop(g, I, false);
+
+	if (variant == 5) {	/* unrolled by U, then the remainder one by one */
+		int esz = sizes[rnd(g, 4)], eb = size_bytes(esz), U = pct(g, 50) ? 2 : 4;
+		pick_bound(g, &lp, B, L, true);
+		lp.op = &up_ops[1];	/* while i + U * eb <= n */
+		lp.C = reg_pick(g, ANY);
+		lp.k = U * eb + (pct(g, 80) ? 0 : rrange(g, -1, 1));
+		lp.s = U * eb;
+		lp.alu32 = false;
+		emit(g, BPF_MOV64_IMM(I, 0));
+		int V = pct(g, 50) ? I : T;
+		loop_begin(g, &lp);
+		form_addr(g, A, B, I);
+		bool load = pct(g, 50);
+		for (int j = 0; j < U; j++) {
+			if (load) {
+				emit(g, BPF_LDX_MEM(esz, T, A, (int16_t)(j * eb)));
+				emit(g, BPF_ALU64_REG(BPF_ADD, 0, T));
+			} else {
+				emit(g, BPF_STX_MEM(esz, A, V, (int16_t)(j * eb)));
+			}
+		}
+		loop_inc(g, &lp);
+		loop_end(g, &lp);
+		/* the remainder: i < n, or i + eb <= n */
+		struct loop rem = lp;
+		rem.top = label(g);
+		rem.out = label(g);
+		rem.test = label(g);
+		rem.bottom = pct(g, 50);
+		rem.guard = true;
+		rem.s = eb;
+		if (pct(g, 50)) {
+			rem.op = &up_ops[0];
+			rem.C = -1;
+		} else {
+			rem.k = eb;
+		}
+		loop_begin(g, &rem);
+		form_addr(g, A, B, I);
+		if (load) {
+			emit(g, BPF_LDX_MEM(esz, T, A, 0));
+			emit(g, BPF_ALU64_REG(BPF_XOR, 0, T));
+		} else {
+			emit(g, BPF_STX_MEM(esz, A, V, 0));
+		}
+		loop_inc(g, &rem);
+		loop_end(g, &rem);
+		emit(g, BPF_ALU64_REG(BPF_ADD, 0, I));
+		emit(g, BPF_EXIT_INSN());
+		return;
+	}
+
+	if (variant == 2) {	/* sieve: for i, for j = i*i; j < len; j += i: mem[j] = 0 */
+		int J = reg_pick(g, ANY);
+		lp.op = &up_ops[pct(g, 70) ? 0 : (int)rnd(g, 5)];
+		if (pct(g, 70))
+			lp.N = L;
+		else
+			lp.c = const_bound(g);
+		lp.swap = lp.swap && lp.N >= 0;
+		unsigned q = (unsigned)rnd(g, 100);
+		emit(g, BPF_MOV64_IMM(I, q < 80 ? 2 : q < 95 ? 1 : 0));
+		emit(g, BPF_MOV64_IMM(J, 0));
+		int next = label(g);
+		loop_begin(g, &lp);
+		if (pct(g, 50)) {	/* skip composites: if mem[i] == 0 continue */
+			form_addr(g, A, B, I);
+			emit(g, BPF_LDX_MEM(BPF_B, T, A, 0));
+			emit_to(g, BPF_JMP_IMM(BPF_JEQ, T, 0, 0), next);
+		}
+		emit(g, BPF_MOV64_REG(J, I));
+		q = (unsigned)rnd(g, 100);
+		if (q < 60)
+			emit(g, BPF_ALU64_REG(BPF_MUL, J, I));
+		else if (q < 85)
+			emit(g, BPF_ALU64_REG(BPF_ADD, J, I));
+		struct loop in = new_loop(g, J, false);
+		in.op = &up_ops[pct(g, 75) ? 0 : (int)rnd(g, 5)];
+		in.S = I;
+		in.alu32 = false;
+		in.N = L;
+		if (pct(g, 25)) {
+			in.N = reg_pick(g, ANY);
+			emit(g, BPF_MOV64_REG(in.N, L));
+			emit(g, BPF_ALU64_IMM(BPF_ADD, in.N, -rrange(g, 0, 8)));
+		}
+		loop_begin(g, &in);
+		form_addr(g, A, B, J);
+		int sz = pct(g, 70) ? BPF_B : sizes[rnd(g, 4)];
+		emit(g, BPF_ST_MEM(sz, A, pct(g, 80) ? 0 : acc_off(g), 0));
+		loop_inc(g, &in);
+		loop_end(g, &in);
+		bind(g, next);
+		loop_inc(g, &lp);
+		loop_end(g, &lp);
+		emit(g, BPF_ALU64_REG(BPF_ADD, 0, I));
+		emit(g, BPF_ALU64_REG(BPF_ADD, 0, J));
+		emit(g, BPF_EXIT_INSN());
+		return;
+	}
+
+	pick_bound(g, &lp, B, L, variant != 3 || pct(g, 50));
+	pick_step(g, &lp, variant != 3);
+	mov_imm64(g, I, pct(g, 80) ? 0 : pick_i0(g));
+	int V = pct(g, 50) ? I : T;
+	switch (variant) {
+	case 0:	/* diamonds and skip-one conditionals */
+		loop_begin(g, &lp);
+		shape_blocks(g, &lp, B, A, T, V);
+		loop_inc(g, &lp);
+		loop_end(g, &lp);
+		break;
+	case 1:	/* rotated: enter at the test, or in the middle of the body */
+		lp.entry = pct(g, 50) ? ENTRY_TEST : ENTRY_MID;
+		loop_begin(g, &lp);
+		if (lp.entry == ENTRY_MID && pct(g, 50)) {
+			/* goto mid; top: i += s; mid: body; if i < n goto top */
+			loop_inc(g, &lp);
+			bind(g, lp.mid);
+			form_addr(g, A, B, I);
+			for (int n = n_accesses(g); n > 0; n--)
+				access(g, A, T, V, 0);
+		} else {
+			form_addr(g, A, B, I);
+			access(g, A, T, V, 0);
+			bind(g, lp.mid);
+			form_addr(g, A, B, I);
+			for (int n = n_accesses(g); n > 0; n--)
+				access(g, A, T, V, 0);
+			loop_inc(g, &lp);
+		}
+		loop_end(g, &lp);
+		break;
+	case 3: { /* an array on the stack through a copy of r10, and the memory */
+		static const int16_t frames[] = { 16, 24, 64, 64, 128, 256, 512 };
+		int16_t F = frames[rnd(g, sizeof(frames) / sizeof(frames[0]))];
+		int P = reg_pick(g, ANY);
+		emit(g, BPF_MOV64_REG(P, 10));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, P, -F));
+		if (lp.N < 0 && lp.reload == RL_NONE && pct(g, 60)) {
+			lp.c = (int32_t)rnd(g, (uint64_t)F + 17);
+			if (lp.swap) {
+				lp.N = reg_pick(g, ANY);
+				emit(g, BPF_MOV64_IMM(lp.N, lp.c));
+			}
+		}
+		loop_begin(g, &lp);
+		form_addr(g, A, P, I);
+		for (int n = 1 + (int)rnd(g, 2); n > 0; n--)
+			access(g, A, T, V, 0);
+		if (pct(g, 50)) {
+			form_addr(g, A, B, I);
+			access(g, A, T, V, 0);
+		}
+		if (pct(g, 40))
+			emit(g, BPF_STX_MEM(BPF_DW, 10, I, (int16_t)(-8 * (int)(1 + rnd(g, 4)))));
+		loop_inc(g, &lp);
+		loop_end(g, &lp);
+		for (int n = 0; n < 2; n++) {
+			emit(g, BPF_LDX_MEM(BPF_DW, T, 10, (int16_t)(-8 * (int)(1 + rnd(g, 8)))));
+			emit(g, BPF_ALU64_REG(BPF_ADD, 0, T));
+		}
+		break;
+	}
+	default: { /* pointers spilled to the stack and reloaded (below the slots a
+		  * bound may be spilled to: a pointer must not become the bound) */
+		int Q = reg_pick(g, ANY);
+		int how = (int)rnd(g, 3);
+		if (how != 1)
+			emit(g, BPF_STX_MEM(BPF_DW, 10, B, -40));
+		loop_begin(g, &lp);
+		if (how == 0) {		/* the base, reloaded every iteration */
+			emit(g, BPF_LDX_MEM(BPF_DW, Q, 10, -40));
+			form_addr(g, A, Q, I);
+			for (int n = n_accesses(g); n > 0; n--)
+				access(g, A, T, V, 0);
+		} else if (how == 1) {	/* the address, spilled and reloaded at once */
+			form_addr(g, A, B, I);
+			emit(g, BPF_STX_MEM(BPF_DW, 10, A, -48));
+			emit(g, pct(g, 50) ? BPF_MOV64_IMM(A, 0) : BPF_MOV64_REG(A, T));
+			emit(g, BPF_LDX_MEM(BPF_DW, Q, 10, -48));
+			for (int n = n_accesses(g); n > 0; n--)
+				access(g, Q, T, V, 0);
+		} else {		/* a pointer induction variable kept on the stack */
+			emit(g, BPF_LDX_MEM(BPF_DW, Q, 10, -40));
+			for (int n = n_accesses(g); n > 0; n--)
+				access(g, Q, T, V, 0);
+			emit(g, BPF_ALU64_IMM(BPF_ADD, Q, lp.S >= 0 ? 1 : lp.s));
+			emit(g, BPF_STX_MEM(BPF_DW, 10, Q, -40));
+		}
+		loop_inc(g, &lp);
+		loop_end(g, &lp);
+		break;
+	}
+	}
+	emit(g, BPF_ALU64_REG(BPF_ADD, 0, I));
+	emit(g, BPF_EXIT_INSN());
+}
+
+/* ---- Family 6: calls in the loop -------------------------------------------------------- */
+
+#define H_MIX	(BPFVM_HELPER_USER_BASE + 0x7100u)
+#define H_STOP	(BPFVM_HELPER_USER_BASE + 0x7101u)
+
+static uint64_t stop_count;	/* runs the stop helper stopped (every engine) */
+
+static uint64_t h_mix(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+{
+	uint64_t x = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull) ^ c ^ d ^ e;
+	return x ^ (x >> 29);
+}
+static uint64_t h_stop(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+{
+	(void)c, (void)d, (void)e;
+	if (a == b) {
+		stop_count++;
+		bpfvm_run_stop(a ^ 0x5700);
+	}
+	return a * 3 + 1;
+}
+static const struct bpfvm_helper helpers[] = {
+	{ H_MIX, "loops_mix", h_mix, BPFVM_RET_INTEGER,
+	  { BPFVM_ARG_ANYTHING, BPFVM_ARG_ANYTHING, BPFVM_ARG_ANYTHING } },
+	{ H_STOP, "loops_stop", h_stop, BPFVM_RET_INTEGER,
+	  { BPFVM_ARG_ANYTHING, BPFVM_ARG_ANYTHING } },
+};
+
+/* Subprogram: r1 = base, r2 = index: one or two accesses at base + index. */
+static void sub_access(struct gen *g)
+{
+	emit(g, BPF_ALU64_REG(BPF_ADD, 1, 2));
+	emit(g, BPF_MOV64_IMM(0, 0));
+	emit(g, BPF_MOV64_IMM(3, (int32_t)rnd(g, 1000)));
+	for (int n = 1 + (int)rnd(g, 2); n > 0; n--)
+		access(g, 1, 3, 2, 0);
+	emit(g, BPF_EXIT_INSN());
+}
+
+/* Subprogram: r1 = a u64 in the caller's frame, r2 = delta: *r1 += delta. */
+static void sub_bump(struct gen *g)
+{
+	emit(g, BPF_LDX_MEM(BPF_DW, 0, 1, 0));
+	emit(g, BPF_ALU64_REG(BPF_ADD, 0, 2));
+	emit(g, BPF_STX_MEM(BPF_DW, 1, 0, 0));
+	emit(g, BPF_EXIT_INSN());
+}
+
+/* Subprogram: r1 = a pointer (not the context's base), r2 = a count: a counted
+ * loop over r1[0..r2). */
+static void sub_loop(struct gen *g)
+{
+	g->used = R(0) | R(10) | R(1) | R(2);
+	emit(g, BPF_MOV64_IMM(0, 0));
+	int I = reg_pick(g, ANY), A = reg_pick(g, ANY), T = temp(g);
+	struct loop lp = new_loop(g, I, false);
+	lp.N = 2;
+	lp.swap = lp.swap && pct(g, 50);
+	lp.s = pct(g, 70) ? 1 : (int32_t)(1 + rnd(g, 8));
+	emit(g, BPF_MOV64_IMM(I, pct(g, 85) ? 0 : (int32_t)rnd(g, 8)));
+	loop_begin(g, &lp);
+	form_addr(g, A, 1, I);
+	for (int n = n_accesses(g); n > 0; n--)
+		access(g, A, T, pct(g, 50) ? I : T, 0);
+	loop_inc(g, &lp);
+	loop_end(g, &lp);
+	emit(g, BPF_EXIT_INSN());
+}
+
+static void fam_calls(struct gen *g)
+{
+	/* r6 = base, r7 = length, r8 = i, r9 = accumulator: they survive calls */
+	g->used = (uint16_t)~0;
+	if (g->ro_len)
+		emit(g, BPF_MOV64_IMM(2, (int32_t)g->ro_len));
+	emit(g, BPF_MOV64_REG(6, 1));
+	emit(g, BPF_MOV64_REG(7, 2));
+	emit(g, BPF_MOV64_IMM(9, 0));
+	int variant = (int)rnd(g, 6);
+	int sub = label(g);	/* bound only when called */
+	if (variant == 5) {	/* no loop here: the loop is in the subprogram */
+		emit(g, BPF_MOV64_REG(1, 6));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, 1, (int32_t)rnd(g, 24)));
+		emit(g, BPF_MOV64_REG(2, 7));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, 2, -rrange(g, 0, 32)));
+		emit_to(g, BPF_CALL_REL(0), sub);
+		emit(g, BPF_EXIT_INSN());
+		bind(g, sub);
+		sub_loop(g);
+		return;
+	}
+	struct loop lp = new_loop(g, 8, false);
+	lp.alu32 = false;
+	unsigned r = (unsigned)rnd(g, 100);
+	if (variant == 3 || r < 25) {	/* bound in a stack slot (a callee may change it) */
+		lp.N = 5;
+		lp.reload = RL_STACK;
+		lp.rsz = BPF_DW;
+		lp.roff = -8;
+		emit(g, BPF_MOV64_REG(5, 7));
+		if (pct(g, 40))
+			emit(g, BPF_ALU64_IMM(BPF_ADD, 5, -rrange(g, 0, 16)));
+		emit(g, BPF_STX_MEM(BPF_DW, 10, 5, -8));
+	} else if (r < 65) {
+		lp.N = 7;
+	} else {
+		lp.c = const_bound(g);
+		lp.swap = false;
+	}
+	lp.s = (int32_t)(pct(g, 70) ? 1 : 1 + rnd(g, 8));
+	emit(g, BPF_MOV64_IMM(8, pct(g, 85) ? 0 : (int32_t)rnd(g, 8)));
+	loop_begin(g, &lp);
+	if (pct(g, 60) || variant == 0) {	/* a plain access too */
+		emit(g, BPF_MOV64_REG(1, 6));
+		emit(g, BPF_ALU64_REG(BPF_ADD, 1, 8));
+		emit(g, BPF_MOV64_IMM(2, 0));
+		access(g, 1, 2, 8, 9);
+	}
+	switch (variant) {
+	case 0:	/* a pure helper; its result stored */
+		emit(g, BPF_MOV64_REG(1, 8));
+		emit(g, BPF_MOV64_REG(2, 9));
+		emit(g, BPF_MOV64_IMM(3, (int32_t)rnd(g, 100)));
+		emit(g, BPF_CALL_HELPER(H_MIX));
+		emit(g, BPF_ALU64_REG(BPF_ADD, 9, 0));
+		emit(g, BPF_MOV64_REG(1, 6));
+		emit(g, BPF_ALU64_REG(BPF_ADD, 1, 8));
+		emit(g, BPF_STX_MEM(sizes[rnd(g, 4)], 1, 0, acc_off(g)));
+		break;
+	case 1:	/* a helper that stops the run when i reaches a value */
+		emit(g, BPF_MOV64_REG(1, 8));
+		emit(g, BPF_MOV64_IMM(2, (int32_t)rnd(g, 64)));
+		emit(g, BPF_CALL_HELPER(H_STOP));
+		emit(g, BPF_ALU64_REG(BPF_XOR, 9, 0));
+		break;
+	case 2:	/* a local call that accesses base + i */
+		emit(g, BPF_MOV64_REG(1, 6));
+		emit(g, BPF_MOV64_REG(2, 8));
+		emit_to(g, BPF_CALL_REL(0), sub);
+		emit(g, BPF_ALU64_REG(BPF_ADD, 9, 0));
+		break;
+	case 3:	/* a local call that changes the spilled bound */
+		emit(g, BPF_MOV64_REG(1, 10));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, 1, -8));
+		emit(g, BPF_MOV64_IMM(2, rrange(g, -1, 2)));
+		emit_to(g, BPF_CALL_REL(0), sub);
+		break;
+	default: /* a local call running a loop at base + i */
+		emit(g, BPF_MOV64_REG(1, 6));
+		emit(g, BPF_ALU64_REG(BPF_ADD, 1, 8));
+		emit(g, BPF_MOV64_IMM(2, (int32_t)rnd(g, 12)));
+		emit_to(g, BPF_CALL_REL(0), sub);
+		emit(g, BPF_ALU64_REG(BPF_ADD, 9, 0));
+		break;
+	}
+	loop_inc(g, &lp);
+	loop_end(g, &lp);
+	emit(g, BPF_MOV64_REG(0, 9));
+	emit(g, BPF_ALU64_REG(BPF_ADD, 0, 8));
+	emit(g, BPF_EXIT_INSN());
+	bind(g, sub);
+	if (variant == 2)
+		sub_access(g);
+	else if (variant == 3)
+		sub_bump(g);
+	else if (variant == 4)
+		sub_loop(g);
+}
+
+/* ---- One program ------------------------------------------------------------------------ */
+
+static void generate(struct gen *g, uint64_t index)
+{
+	memset(g, 0, sizeof(*g));
+	g->s = SEED + index * 0xd1342543de82ef95ull;
+	g->hint = -1;
+	g->edge = -1;
+	g->family = (int)(index % N_FAMILIES);
+	if (pct(g, 10))
+		g->ro_len = (uint32_t)(1 + rnd(g, MEM_MAX));
+	switch (g->family) {
+	case F_COUNTED: fam_counted(g); break;
+	case F_COPIES: fam_copies(g); break;
+	case F_POINTER: fam_pointer(g); break;
+	case F_TWO: fam_two(g); break;
+	case F_SHAPES: fam_shapes(g); break;
+	default: fam_calls(g); break;
+	}
+	resolve(g);
+}
+
+/* ---- Runs ---------------------------------------------------------------------------------- */
+
+/* Budgets: DEFAULT_BUDGET; drawn in [1, 2 x what the run needs]; exactly what it
+ * needs, give or take two (when it ends by itself); none (idem). */
+enum { BM_DEFAULT, BM_DRAWN, BM_EXACT, BM_NONE };
+static const char *const budget_modes[] = { "default", "drawn", "exact", "none" };
+
+struct runcfg {
+	size_t mem_off, mem_len;
+	struct bpfvm_region regions[2];
+	size_t nreg;
+	int bmode;
+	uint64_t budget;
+	_Alignas(64) uint8_t init[ARENA];
+};
+
+struct outcome {
+	int err;
+	uint64_t r0, insns;
+	struct bpfvm_fault fault;
+	enum bpfvm_engine used;
+	uint8_t arena[ARENA];
+};
+
+static _Alignas(64) uint8_t arena[ARENA];
+
+static void pick_run(struct gen *g, struct runcfg *rc)
+{
+	rc->mem_off = MEM_AT + (pct(g, 20) ? rnd(g, 8) : 0);
+	if (g->ro_len) {
+		rc->mem_len = g->ro_len;
+	} else {
+		unsigned r = (unsigned)rnd(g, 100);
+		if (g->edge >= 0 && r < 60)
+			rc->mem_len = (size_t)g->edge;
+		else if (r < 12)
+			rc->mem_len = rnd(g, 9);
+		else if (r < 45 && g->hint >= 0) {
+			int32_t n = g->hint + rrange(g, -8, 8);
+			rc->mem_len = (size_t)(n < 0 ? 0 : n > MEM_MAX ? MEM_MAX : n);
+		} else
+			rc->mem_len = rnd(g, MEM_MAX + 1);
+	}
+	for (size_t i = 0; i < ARENA; i += 8) {
+		uint64_t v = next64(g);
+		memcpy(rc->init + i, &v, 8);
+	}
+	uint8_t *m = rc->init + rc->mem_off;
+	size_t len = rc->mem_len;
+	unsigned r = (unsigned)rnd(g, 100);
+	if (r < 10) {
+		memset(m, 0, len);
+	} else if (r < 20) {
+		for (size_t i = 0; i < len; i++)
+			m[i] = (uint8_t)rnd(g, 4);
+	} else if (r < (g->halves ? 60u : 30u)) {
+		memcpy(m + len / 2, m, len / 2);
+		if (len && pct(g, 40))
+			m[rnd(g, len)] ^= 0x10;
+	}
+	rc->nreg = 0;
+	if (pct(g, 15))	/* another region right after the memory */
+		rc->regions[rc->nreg++] = (struct bpfvm_region){
+			arena + rc->mem_off + len, 1 + rnd(g, 64), pct(g, 50) };
+	if (pct(g, 8)) {	/* ... or before it */
+		size_t n = 1 + rnd(g, 64);
+		rc->regions[rc->nreg++] = (struct bpfvm_region){
+			arena + rc->mem_off - n, n, pct(g, 50) };
+	}
+}
+
+/* Every engine's run, from this one call site (the same r10 for all) with the
+ * same memory and budget. */
+static __attribute__((noinline)) void run_engines(struct bpfvm_prog *prog,
+						  const struct runcfg *rc, uint64_t budget,
+						  const size_t *eng, size_t n, struct outcome *out)
+{
+	for (size_t e = 0; e < n; e++) {
+		memcpy(arena, rc->init, ARENA);
+		struct bpfvm_run_opts o = {
+			.sz = sizeof(o), .mem = arena + rc->mem_off, .mem_len = rc->mem_len,
+			.regions = rc->nreg ? rc->regions : NULL, .region_cnt = rc->nreg,
+			.engine = engines[eng[e]].engine, .budget = budget,
+		};
+		out[e].err = bpfvm_prog__run_opts(prog, &o);
+		out[e].r0 = o.retval;
+		out[e].insns = o.insn_executed;
+		out[e].fault = o.fault;
+		out[e].used = o.engine_used;
+		memcpy(out[e].arena, arena, ARENA);
+	}
+}
+
+static bool same(const struct outcome *a, const struct outcome *b)
+{
+	return a->err == b->err && a->r0 == b->r0 && a->insns == b->insns &&
+	       a->fault.kind == b->fault.kind && a->fault.insn == b->fault.insn &&
+	       a->fault.addr == b->fault.addr && a->fault.size == b->fault.size &&
+	       !memcmp(a->arena, b->arena, ARENA);
+}
+
+/* ---- Reports --------------------------------------------------------------------------------- */
+
+static const char *const fault_names[] = { "none", "read", "write", "budget", "call-depth",
+					   "bad-call", "unsupported" };
+static const char *fault_name(enum bpfvm_fault_kind k)
+{
+	return (unsigned)k < sizeof(fault_names) / sizeof(fault_names[0]) ? fault_names[k] : "?";
+}
+
+/* An address as mem+N when it is near the memory. */
+static void fmt_addr(char *buf, size_t len, uint64_t addr, const struct runcfg *rc)
+{
+	uint64_t mem = (uint64_t)(uintptr_t)(arena + rc->mem_off);
+	int64_t d = (int64_t)(addr - mem);
+	if (d > -4096 && d < 4096)
+		snprintf(buf, len, "mem%+" PRId64, d);
+	else
+		snprintf(buf, len, "0x%" PRIx64, addr);
+}
+
+static void print_program(FILE *f, const struct gen *g)
+{
+	char *text = bpfvm_disasm(g->in, (size_t)g->cnt, NULL);
+	fprintf(f, "program (%d slots, %s%s):\n", g->cnt, family_names[g->family],
+		g->ro_len ? ", tracepoint: read-only context" : "");
+	if (text) {
+		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+			fprintf(f, "    %s\n", line);
+	} else {
+		for (int i = 0; i < g->cnt; i++)
+			fprintf(f, "    %d: code 0x%02x dst r%d src r%d off %d imm %d\n", i,
+				g->in[i].code, g->in[i].dst_reg, g->in[i].src_reg, g->in[i].off,
+				g->in[i].imm);
+	}
+	free(text);
+}
+
+static void print_run(FILE *f, const struct runcfg *rc, const size_t *eng,
+		      const struct outcome *out, size_t n)
+{
+	fprintf(f, "run: memory %zu bytes at arena+%zu, budget %" PRIu64 " (%s)", rc->mem_len,
+		rc->mem_off, rc->budget, budget_modes[rc->bmode]);
+	for (size_t i = 0; i < rc->nreg; i++) {
+		char a[48];
+		fmt_addr(a, sizeof(a), (uint64_t)(uintptr_t)rc->regions[i].addr, rc);
+		fprintf(f, ", region %s..+%zu %s", a, rc->regions[i].len,
+			rc->regions[i].writable ? "rw" : "ro");
+	}
+	fprintf(f, "\n  memory:");
+	for (size_t i = 0; i < rc->mem_len; i++)
+		fprintf(f, "%s%02x", i % 32 ? "" : "\n    ", rc->init[rc->mem_off + i]);
+	fprintf(f, "\n  %-10s", "");
+	for (size_t e = 0; e < n; e++)
+		fprintf(f, " %-24s", engines[eng[e]].name);
+	char cell[64];
+#define ROW(name, ...) do { \
+	fprintf(f, "\n  %-10s", name); \
+	for (size_t e = 0; e < n; e++) { \
+		snprintf(cell, sizeof(cell), __VA_ARGS__); \
+		fprintf(f, " %-24s", cell); \
+	} } while (0)
+	ROW("errno", "%d", out[e].err);
+	ROW("r0", "0x%" PRIx64, out[e].r0);
+	ROW("insns", "%" PRIu64, out[e].insns);
+	ROW("fault", "%s", fault_name(out[e].fault.kind));
+	ROW("  insn", "%u", out[e].fault.insn);
+	char addr[48];
+	ROW("  addr", "%s", (fmt_addr(addr, sizeof(addr), out[e].fault.addr, rc), addr));
+	ROW("  size", "%u", out[e].fault.size);
+	ROW("memory", "%s", e == 0 ? "(reference)" :
+	    memcmp(out[e].arena, out[0].arena, ARENA) ? "DIFFERS" : "same");
+#undef ROW
+	fputc('\n', f);
+	for (size_t e = 1; e < n; e++) {
+		int shown = 0;
+		for (size_t i = 0; i < ARENA; i++) {
+			if (out[e].arena[i] == out[0].arena[i])
+				continue;
+			if (shown++ == 16) {
+				fprintf(f, "    ...\n");
+				break;
+			}
+			fprintf(f, "    %s: byte mem%+td: reference 0x%02x, %s 0x%02x (was 0x%02x)\n",
+				engines[eng[e]].name, (ptrdiff_t)i - (ptrdiff_t)rc->mem_off,
+				out[0].arena[i], engines[eng[e]].name, out[e].arena[i], rc->init[i]);
+		}
+	}
+}
+
+/* ---- Main ---------------------------------------------------------------------------------------- */
+
+/* Per family, of the reference's outcomes: runs that returned (ok), that a
+ * helper stopped, that faulted on memory (near-end: the access reached past the
+ * memory's end by less than 64 bytes), that ran out of budget (drawn: with a
+ * budget drawn in [1, 2 x needed]). */
+enum { S_PROGRAMS, S_REJECTED, S_RUNS, S_OK, S_STOPS, S_READ, S_WRITE, S_NEAR_END, S_BUDGET,
+       S_DRAWN, S_OTHER, S_MISMATCHES, N_STATS };
+static const char *const stat_names[N_STATS] = {
+	"programs", "rejected", "runs", "ok", "stops", "read", "write", "near-end", "budget",
+	"drawn", "other", "mismatch",
+};
+
+static char last_log[512];
+static void capture_log(enum bpfvm_log_level level, const char *msg, void *user)
+{
+	(void)user;
+	if (level == BPFVM_LOG_WARN)
+		snprintf(last_log, sizeof(last_log), "%s", msg);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	timespec_get(&ts, TIME_UTC);	/* C11 */
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t count = DEFAULT_COUNT, only = 0;
+	bool single = false, verbose = false;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--count") && i + 1 < argc)
+			count = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--prog") && i + 1 < argc)
+			only = strtoull(argv[++i], NULL, 0), single = verbose = true;
+		else if (!strcmp(argv[i], "--verbose"))
+			verbose = true;
+	}
+	bpfvm_set_log(capture_log, NULL);
+
+	size_t eng[N_ENGINES], neng = 0;
+	bool have_jit = false;
+	for (size_t e = 0; e < N_ENGINES; e++) {
+		if (!bpfvm_engine_available(engines[e].engine))
+			continue;
+		have_jit |= engines[e].engine == BPFVM_ENGINE_JIT;
+		eng[neng++] = e;
+	}
+	if (engines[eng[0]].engine != BPFVM_ENGINE_INTERP) {
+		fprintf(stderr, "test_loops: the reference interpreter is not available\n");
+		return 1;
+	}
+	printf("loops: seed 0x%016llx, %" PRIu64 " programs x %d runs, engines:",
+	       (unsigned long long)SEED, single ? 1 : count, RUNS);
+	for (size_t e = 0; e < neng; e++)
+		printf(" %s%s", engines[eng[e]].name, e ? "" : " (reference)");
+	printf("%s\n", have_jit ? "" : "; jit: not available in this build");
+
+	static struct gen g;
+	static struct runcfg rc;
+	static struct outcome out[N_ENGINES];
+	static uint64_t st[N_FAMILIES + 1][N_STATS];
+	uint64_t reports = 0, wrong_engine = 0;
+	double t0 = now_s();
+
+	for (uint64_t p = single ? only : 0; p < (single ? only + 1 : count); p++) {
+		generate(&g, p);
+		uint64_t *fs = st[g.family];
+		fs[S_PROGRAMS]++;
+		struct bpfvm_prog_opts po = {
+			.sz = sizeof(po), .helpers = helpers,
+			.helper_cnt = sizeof(helpers) / sizeof(helpers[0]),
+			.prog_type = g.ro_len ? BPFVM_PROG_TYPE_TRACEPOINT : BPFVM_PROG_TYPE_RAW,
+		};
+		struct bpfvm_prog *prog = bpfvm_prog__new(g.in, (size_t)g.cnt, &po);
+		if (!prog) {
+			if (fs[S_REJECTED]++ < 3) {
+				fprintf(stderr, "program %" PRIu64 " rejected: %s\n", p, last_log);
+				print_program(stderr, &g);
+			}
+			continue;
+		}
+		if (verbose)
+			print_program(stdout, &g);
+		for (int run = 0; run < RUNS; run++) {
+			pick_run(&g, &rc);
+			/* How many instructions the run needs (the reference, default budget). */
+			run_engines(prog, &rc, DEFAULT_BUDGET, eng, 1, out);
+			bool endless = out[0].fault.kind == BPFVM_FAULT_BUDGET;
+			uint64_t needed = endless ? DEFAULT_BUDGET : out[0].insns;
+			unsigned r = (unsigned)rnd(&g, 100);
+			rc.bmode = r < 55 ? BM_DEFAULT : r < 80 ? BM_DRAWN : r < 88 ? BM_EXACT : BM_NONE;
+			if (endless && rc.bmode >= BM_EXACT)
+				rc.bmode = rc.bmode == BM_EXACT ? BM_DRAWN : BM_DEFAULT;
+			int64_t exact = (int64_t)needed + rrange(&g, -2, 1);
+			rc.budget = rc.bmode == BM_DEFAULT ? DEFAULT_BUDGET :
+				    rc.bmode == BM_DRAWN ? 1 + rnd(&g, 2 * needed) :
+				    rc.bmode == BM_EXACT ? (uint64_t)(exact < 1 ? 1 : exact) : 0;
+			uint64_t stops0 = stop_count;
+			run_engines(prog, &rc, rc.budget, eng, neng, out);
+
+			fs[S_RUNS]++;
+			const struct outcome *ref = &out[0];
+			uint64_t mem = (uint64_t)(uintptr_t)(arena + rc.mem_off);
+			/* A fault just past the end: a later run gets exactly the memory
+			 * that access needed (a loop with a constant bound then ends
+			 * exactly at the end, the case an off-by-one would get wrong). */
+			g.edge = -1;
+			if ((ref->fault.kind == BPFVM_FAULT_READ || ref->fault.kind == BPFVM_FAULT_WRITE) &&
+			    ref->fault.addr >= mem && ref->fault.addr + ref->fault.size > mem + rc.mem_len &&
+			    ref->fault.addr + ref->fault.size <= mem + MEM_MAX)
+				g.edge = (int)(ref->fault.addr + ref->fault.size - mem);
+			switch (ref->fault.kind) {
+			case BPFVM_FAULT_NONE:
+				fs[stop_count != stops0 ? S_STOPS : S_OK]++;
+				break;
+			case BPFVM_FAULT_READ:
+			case BPFVM_FAULT_WRITE:
+				fs[ref->fault.kind == BPFVM_FAULT_READ ? S_READ : S_WRITE]++;
+				if (ref->fault.addr + ref->fault.size > mem + rc.mem_len &&
+				    ref->fault.addr < mem + rc.mem_len + 64)
+					fs[S_NEAR_END]++;
+				break;
+			case BPFVM_FAULT_BUDGET:
+				fs[S_BUDGET]++;
+				fs[S_DRAWN] += rc.bmode == BM_DRAWN;
+				break;
+			default:
+				fs[S_OTHER]++;
+				break;
+			}
+			bool agree = true;
+			for (size_t e = 1; e < neng; e++) {
+				agree &= same(&out[0], &out[e]);
+				wrong_engine += out[e].used != engines[eng[e]].engine;
+			}
+			if (!agree) {
+				fs[S_MISMATCHES]++;
+				if (reports++ < MAX_REPORTS) {
+					fprintf(stderr, "\nMISMATCH: program %" PRIu64 ", run %d (replay: "
+						"test_loops --prog %" PRIu64 ")\n", p, run, p);
+					print_program(stderr, &g);
+					print_run(stderr, &rc, eng, out, neng);
+				}
+			}
+			if (single) {
+				printf("\nrun %d%s\n", run, agree ? "" : " (MISMATCH)");
+				print_run(stdout, &rc, eng, out, neng);
+			}
+		}
+		bpfvm_prog__free(prog);
+	}
+	double dt = now_s() - t0;
+
+	uint64_t *all = st[N_FAMILIES];
+	printf("loops: %-12s", "family");
+	for (int k = 0; k < N_STATS; k++)
+		printf(" %8s", stat_names[k]);
+	for (int f = 0; f <= N_FAMILIES; f++) {
+		printf("\nloops: %-12s", f < N_FAMILIES ? family_names[f] : "all");
+		for (int k = 0; k < N_STATS; k++) {
+			if (f < N_FAMILIES)
+				all[k] += st[f][k];
+			printf(" %8" PRIu64, st[f][k]);
+		}
+	}
+	printf("\nloops: %.2f s\n", dt);
+
+	CHECK(all[S_MISMATCHES] == 0, "%" PRIu64 " runs differ between engines",
+	      all[S_MISMATCHES]);
+	CHECK(all[S_REJECTED] == 0, "%" PRIu64 " generated programs were rejected",
+	      all[S_REJECTED]);
+	CHECK(wrong_engine == 0, "%" PRIu64 " runs did not use the engine asked for", wrong_engine);
+	if (!single && count >= 6000) {
+		/* the families make what they claim */
+		for (int f = 0; f < N_FAMILIES; f++) {
+			const uint64_t *s = st[f];
+			CHECK(s[S_OK] > 0, "%s: no run returned normally", family_names[f]);
+			CHECK(s[S_READ] + s[S_WRITE] > 0, "%s: no run faulted on memory",
+			      family_names[f]);
+			CHECK(s[S_NEAR_END] > 0, "%s: no run ran off the end", family_names[f]);
+			CHECK(s[S_DRAWN] > 0, "%s: no drawn budget ran out", family_names[f]);
+		}
+		CHECK(st[F_CALLS][S_STOPS] > 0, "no run was stopped by the helper");
+	}
+	return test_summary();
+}
