@@ -69,6 +69,8 @@
 #include <time.h>
 
 #include "bpfvm/bpfvm.h"
+#include "jit/jit.h"
+#include "prog.h"
 #include "test_engines.h"
 #include "testutil.h"
 
@@ -1497,11 +1499,12 @@ static void print_run(FILE *f, const struct runcfg *rc, const size_t *eng,
 /* Per family, of the reference's outcomes: runs that returned (ok), that a
  * helper stopped, that faulted on memory (near-end: the access reached past the
  * memory's end by less than 64 bytes), that ran out of budget (drawn: with a
- * budget drawn in [1, 2 x needed]). */
-enum { S_PROGRAMS, S_REJECTED, S_RUNS, S_OK, S_STOPS, S_READ, S_WRITE, S_NEAR_END, S_BUDGET,
+ * budget drawn in [1, 2 x needed]); programs in which the JIT versioned a loop
+ * (loops.h: runs them in a fast copy once an entry check passes). */
+enum { S_PROGRAMS, S_REJECTED, S_VERSIONED, S_RUNS, S_OK, S_STOPS, S_READ, S_WRITE, S_NEAR_END, S_BUDGET,
        S_DRAWN, S_OTHER, S_MISMATCHES, N_STATS };
 static const char *const stat_names[N_STATS] = {
-	"programs", "rejected", "runs", "ok", "stops", "read", "write", "near-end", "budget",
+	"programs", "rejected", "versioned", "runs", "ok", "stops", "read", "write", "near-end", "budget",
 	"drawn", "other", "mismatch",
 };
 
@@ -1576,6 +1579,7 @@ int main(int argc, char **argv)
 			}
 			continue;
 		}
+		fs[S_VERSIONED] += jit_versioned_loops(prog->jit) > 0;
 		if (verbose)
 			print_program(stdout, &g);
 		for (int run = 0; run < RUNS; run++) {
@@ -1678,6 +1682,11 @@ int main(int argc, char **argv)
 			CHECK(s[S_DRAWN] > 0, "%s: no drawn budget ran out", family_names[f]);
 		}
 		CHECK(st[F_CALLS][S_STOPS] > 0, "no run was stopped by the helper");
+		/* and the JIT versions loops in every family but the one with calls */
+		for (int f = 0; f < N_FAMILIES && have_jit; f++)
+			CHECK(f == F_CALLS || st[f][S_VERSIONED] * 4 > st[f][S_PROGRAMS],
+			      "%s: the JIT versioned loops in only %" PRIu64 " of %" PRIu64 " programs",
+			      family_names[f], st[f][S_VERSIONED], st[f][S_PROGRAMS]);
 	}
 	return test_summary();
 }
