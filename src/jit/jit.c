@@ -109,6 +109,7 @@ struct stub {
 	uint32_t label, ret, arg;	/* arg: packed, or the leader of a COPY / CCOPY */
 	uint32_t ahead;			/* in a fast loop copy: budget charged ahead, given
 					 * back before C sees r9 (ADJ: then jmp ret) */
+	bool dual;			/* there: r10 holds the other half of the charges */
 };
 
 /* Fixed labels after the instructions' */
@@ -173,9 +174,14 @@ struct jit_state {
 	uint32_t *lv_lbl;	/* per loop: its fixed labels: the checked header
 				 * (after the entry check), then one per fast block */
 	int32_t cur_loop;	/* emitting this loop's fast copy, or -1 */
-	uint32_t *pads;		/* per loop: where its fast copy starts, 64-byte aligned
-				 * (this pass's position once emitted, else the last's) */
+	uint32_t *pads;		/* where each alignment padding ends, in emission order
+				 * (this pass's position once emitted, else the
+				 * last's): loop heads and fast copies */
+	size_t npads, pad_next;
 	uint32_t ahead;		/* there: the current block's charged-ahead budget */
+	bool dual;		/* there: charges alternate between r9 (sub) and r10
+				 * (add), two short dependency chains instead of one
+				 * long; r9 - r10 is the countdown */
 };
 
 static uint32_t lbl_insn(size_t i) { return (uint32_t)i; }
@@ -223,7 +229,8 @@ static struct stub *add_stub(struct jit_state *st, enum stub_kind kind, uint32_t
 		st->stub_cap = cap;
 	}
 	st->stubs[st->nstub] = (struct stub){ .kind = (uint8_t)kind, .label = label, .ret = ret,
-					      .arg = arg, .ahead = st->cur_loop >= 0 ? st->ahead : 0 };
+					      .arg = arg, .ahead = st->cur_loop >= 0 ? st->ahead : 0,
+					      .dual = st->cur_loop >= 0 && st->dual };
 	return &st->stubs[st->nstub++];
 }
 
@@ -233,7 +240,7 @@ static struct stub *add_stub(struct jit_state *st, enum stub_kind kind, uint32_t
 static bool crosses_pad(const struct jit_state *st, uint32_t a, uint32_t b)
 {
 	uint32_t lo = a < b ? a : b, hi = a < b ? b : a;
-	size_t l = 0, h = st->lv.nloops;
+	size_t l = 0, h = st->npads;
 	if (!st->pads)
 		return false;
 	while (l < h) {		/* the first pad after lo (pads ascend) */
@@ -243,7 +250,20 @@ static bool crosses_pad(const struct jit_state *st, uint32_t a, uint32_t b)
 		else
 			h = m;
 	}
-	return l < st->lv.nloops && st->pads[l] <= hi;
+	return l < st->npads && st->pads[l] <= hi;
+}
+
+/* Pads to a multiple of align bytes: with NOPs (fill: they may run) or int3. */
+static void align_to(struct jit_state *st, size_t align, bool fill)
+{
+	size_t n = (align - st->b.pos % align) % align;
+	if (fill)
+		x86_nop(&st->b, n);
+	else
+		while (n--)
+			x86_byte(&st->b, 0xcc);			/* int3 (never reached) */
+	if (st->pad_next < st->npads)
+		st->pads[st->pad_next++] = (uint32_t)st->b.pos;
 }
 
 /* jmp (cc < 0) or jcc to label l, rel8 when it fits (see the opening comment). */
@@ -333,9 +353,9 @@ static uint32_t insn_label(struct jit_state *st, size_t from, size_t t)
 		int j = lv_block_index(&st->lv.loops[st->cur_loop], t);
 		if (j >= 0)
 			return st->lv_lbl[st->cur_loop] + 1 + (uint32_t)j;
-		if (!st->ahead)
+		if (!st->ahead && !st->dual)
 			return lbl_insn(t);
-		uint32_t l = new_label(st);	/* leaving: give back what was charged ahead */
+		uint32_t l = new_label(st);	/* leaving: settle the countdown */
 		add_stub(st, STUB_ADJ, l, lbl_insn(t), 0);
 		return l;
 	}
@@ -1221,6 +1241,8 @@ static void emit_shared(struct jit_state *st)
  * the checked code) sees the budget exactly (back: undo it before returning). */
 static void stub_give_back(struct jit_state *st, const struct stub *s, bool give)
 {
+	if (s->dual && give)
+		x86_alu_rr(&st->b, true, ALU_SUB, LEFT, R10);	/* sub r9, r10 (r10 is dead now) */
 	if (s->ahead)
 		x86_alu_ri(&st->b, true, give ? ALU_ADD : ALU_SUB, LEFT, (int32_t)s->ahead);	/* add/sub r9, ahead */
 }
@@ -1519,6 +1541,34 @@ static void lv_region(struct jit_state *st, bool stack, bool write, uint32_t slo
 	jump(st, CC_A, slow);					/* ja .slow */
 }
 
+/* Whether loop L's fast copy can keep half its budget charges in r10: nothing in
+ * it uses r10 (no checked access, no division, no atomic). */
+static bool fast_dual(const struct jit_state *st, const struct lv_loop *L)
+{
+	for (size_t j = 0; j < L->nblocks; j++) {
+		size_t i = L->blocks[j];
+		do {
+			int row = st->code[i].code, size;
+			bool write;
+			if (row >= ISA__COUNT || isa_rows[row].fmt == ISA_FMT_ATOMIC)
+				return false;
+			int breg = access_base(&st->code[i], &size, &write);
+			int16_t off = st->code[i].off;
+			if (breg >= 0 && !st->lv.covered[i] &&
+			    !(breg == 10 && off >= -BPFVM_STACK_SIZE && off <= -size))
+				return false;	/* its check uses r10 */
+			switch (alu_op(row)) {
+			case A_DIV: case A_SDIV: case A_MOD: case A_SMOD:
+				return false;
+			default:
+				break;
+			}
+			i += row == ISA_LDDW ? 2 : 1;
+		} while (i < st->cnt && !(st->flags[i] & FL_LEADER));
+	}
+	return true;
+}
+
 /* In front of loop k's header: the run-time half of its analysis. Jumps to the
  * fast copy if everything holds, else falls through into the checked loop. */
 static void emit_lv_entry(struct jit_state *st, int32_t k)
@@ -1599,6 +1649,8 @@ static void emit_lv_entry(struct jit_state *st, int32_t k)
 		x86_alu_ri(b, true, ALU_ADD, R11, r->hi);		/* add r11, hi */
 		lv_region(st, r->inv == 10, r->write, slow);
 	}
+	if (fast_dual(st, L))
+		x86_mov_ri32(b, R10, 0);			/* xor r10d, r10d (charges) */
 	jump(st, -1, st->lv_lbl[k] + 1 + (uint32_t)lv_block_index(L, L->header));	/* jmp .fast */
 	bind(st, slow);
 }
@@ -1617,12 +1669,17 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 {
 	struct x86_buf *b = &st->b;
 	const struct lv_loop *L = &st->lv.loops[k];
+	bool other = false;
 	st->cur_loop = k;
+	st->dual = fast_dual(st, L);
 	for (size_t j = 0; j < L->nblocks; j++) {
 		size_t i = L->blocks[j], last = i;
 		bind(st, st->lv_lbl[k] + 1 + (uint32_t)j);
-		if (L->charge[j])
+		if (L->charge[j] && st->dual && other)
+			x86_alu_ri(b, true, ALU_ADD, R10, (int32_t)L->charge[j]);	/* add r10, n */
+		else if (L->charge[j])
 			x86_alu_ri(b, true, ALU_SUB, LEFT, (int32_t)L->charge[j]);	/* sub r9, n */
+		other ^= L->charge[j] != 0;
 		st->ahead = L->ahead[j];
 		do {
 			if ((st->grouped[i] & G_HEAD) && !st->lv.covered[i])
@@ -1647,6 +1704,7 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 	}
 	st->cur_loop = -1;
 	st->ahead = 0;
+	st->dual = false;
 }
 
 static void emit_all(struct jit_state *st)
@@ -1655,16 +1713,22 @@ static void emit_all(struct jit_state *st)
 	st->b.pos = 0;
 	st->nlbl = st->lbl_base;
 	st->nstub = 0;
+	st->pad_next = 0;
 	st->njmp = 0;
 	st->changed = false;
 
 	emit_trampoline(st);
 	st->in_body = true;
 	for (size_t i = 0; i < st->cnt; i++) {
+		bool versioned = st->lv.header_of && st->lv.header_of[i] >= 0;
+		/* A loop that stays checked has its head at a 32-byte boundary (the
+		 * NOPs before it run once per entry). */
+		if (!versioned && st->lv.head && st->lv.head[i])
+			align_to(st, 32, true);
 		bind(st, lbl_insn(i));
 		if (st->code[i].code == ISA_LDDW_HI)
 			continue;
-		if (st->lv.header_of && st->lv.header_of[i] >= 0) {
+		if (versioned) {
 			emit_lv_entry(st, st->lv.header_of[i]);
 			bind(st, st->lv_lbl[st->lv.header_of[i]]);
 		}
@@ -1692,9 +1756,7 @@ static void emit_all(struct jit_state *st)
 	st->in_body = false;
 	bind(st, lbl_insn(st->cnt));
 	for (size_t k = 0; k < st->lv.nloops; k++) {
-		while (b->pos % 64)
-			x86_byte(b, 0xcc);			/* int3 (never reached) */
-		st->pads[k] = (uint32_t)b->pos;
+		align_to(st, 64, false);
 		emit_fast_loop(st, (int32_t)k);
 	}
 	emit_shared(st);
@@ -1823,10 +1885,11 @@ static int analyse(struct jit_state *st)
 		if (err)
 			return err;
 		st->lv_lbl = malloc((st->lv.nloops + 1) * sizeof(*st->lv_lbl));
-		st->pads = malloc((st->lv.nloops + 1) * sizeof(*st->pads));
+		st->npads = st->lv.nloops + st->lv.nheads;
+		st->pads = malloc((st->npads + 1) * sizeof(*st->pads));
 		if (!st->lv_lbl || !st->pads)
 			return -ENOMEM;
-		for (size_t k = 0; k <= st->lv.nloops; k++)
+		for (size_t k = 0; k <= st->npads; k++)
 			st->pads[k] = UINT32_MAX;	/* not yet emitted: after everything */
 		for (size_t k = 0; k < st->lv.nloops; k++) {
 			st->lv_lbl[k] = (uint32_t)st->lbl_base;

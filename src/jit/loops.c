@@ -1144,6 +1144,7 @@ void lv_free(struct lv_info *info)
 	}
 	free(info->loops);
 	free(info->covered);
+	free(info->head);
 	free(info->loop_of);
 	free(info->header_of);
 	memset(info, 0, sizeof(*info));
@@ -1157,9 +1158,10 @@ int lv_analyse(const struct bpf_insn *code, size_t cnt, const uint8_t *leader,
 	int err;
 	memset(out, 0, sizeof(*out));
 	out->covered = calloc(cnt + 1, 1);
+	out->head = calloc(cnt + 1, 1);
 	out->loop_of = malloc((cnt + 1) * sizeof(*out->loop_of));
 	out->header_of = malloc((cnt + 1) * sizeof(*out->header_of));
-	if (!out->covered || !out->loop_of || !out->header_of) {
+	if (!out->covered || !out->head || !out->loop_of || !out->header_of) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -1199,6 +1201,11 @@ int lv_analyse(const struct bpf_insn *code, size_t cnt, const uint8_t *leader,
 				is_header[s] = 1;
 		}
 	}
+	for (size_t b = 0; b < nb; b++)
+		if (is_header[b]) {
+			out->head[g.start[b]] = 1;
+			out->nheads++;
+		}
 	w.code = code;
 	w.g = &g;
 	for (size_t h = 0; h < nb && !err; h++) {

@@ -111,6 +111,8 @@ struct lv_info {
 	uint8_t *covered;	/* per instruction: access covered by its loop's ranges */
 	int32_t *loop_of;	/* per instruction: the versioned loop it belongs to, or -1 */
 	int32_t *header_of;	/* per instruction: the loop it is the header of, or -1 */
+	uint8_t *head;		/* per instruction: heads a natural loop (versioned or not) */
+	size_t nheads;
 };
 
 /* Analyses the decoded program (code, cnt) whose basic blocks start where

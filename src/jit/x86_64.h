@@ -102,6 +102,7 @@ void x86_jmp32(struct x86_buf *b, int32_t rel);
 void x86_call32(struct x86_buf *b, int32_t rel);
 void x86_call_r(struct x86_buf *b, int r);
 void x86_ret(struct x86_buf *b);
+void x86_nop(struct x86_buf *b, size_t n);	/* n bytes of as few NOPs as possible */
 void x86_push(struct x86_buf *b, int r);
 void x86_pop(struct x86_buf *b, int r);
 
