@@ -99,6 +99,29 @@ static uint32_t pack(size_t insn, bool exact, unsigned low)
 	return (uint32_t)insn << 8 | (exact ? PK_EXACT : 0) | low;
 }
 
+/* ---- CPU features ---------------------------------------------------------------- */
+
+/* BMI2 (shlx/shrx/sarx: a shift by any register, no rcx shuffle), if this CPU has
+ * it; tests turn it off to check the other path (jit_set_bmi2). */
+static bool jit_bmi2 = false;
+static bool jit_bmi2_probed = false;
+
+void jit_set_bmi2(bool on)
+{
+	jit_bmi2 = on && jit_cpu_has_bmi2();
+	jit_bmi2_probed = true;
+}
+
+bool jit_cpu_has_bmi2(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("bmi2");
+#else
+	return false;
+#endif
+}
+
 /* ---- Compiler state ------------------------------------------------------------ */
 enum stub_kind { STUB_MEM, STUB_MEMR, STUB_FAULT, STUB_STOP, STUB_ZERO, STUB_COPY, STUB_CCOPY,
 		 STUB_ADJ };
@@ -677,6 +700,10 @@ static void emit_shift(struct jit_state *st, enum aop op, bool w64, bool is_imm,
 	}
 	if (s == RCX) {
 		x86_shift_cl(b, w64, sh, d);			/* shl/shr/sar dst, cl */
+		return;
+	}
+	if (jit_bmi2) {
+		x86_shiftx(b, w64, sh, d, d, s);		/* shlx/shrx/sarx dst, dst, src */
 		return;
 	}
 	x86_mov_rr(b, true, R11, RCX);				/* mov r11, rcx (save r4) */
@@ -1946,6 +1973,8 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	int err;
 
 	*out = NULL;
+	if (!jit_bmi2_probed)
+		jit_set_bmi2(true);
 	if (!jit_supported())
 		return vm_err(-EOPNOTSUPP, "%s: the JIT needs an x86-64 machine", prog->name);
 	if (!prog->decoded || !prog->cnt)

@@ -98,6 +98,11 @@ struct jit_image;
 /* Whether this machine can run the JIT's code (x86-64). */
 bool jit_supported(void);
 
+/* Whether the CPU has BMI2; jit_set_bmi2(false) makes later compiles use the
+ * plain shifts (for tests; the default uses BMI2 where the CPU has it). */
+bool jit_cpu_has_bmi2(void);
+void jit_set_bmi2(bool on);
+
 /* Compiles prog (validated: prog->decoded filled) in checked mode. 0 with *out
  * set, or a negative errno with the reason logged (vm_err). */
 int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out);

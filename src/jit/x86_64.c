@@ -199,6 +199,17 @@ void x86_shift_cl(struct x86_buf *b, bool w64, enum x86_shift op, int dst)
 	op_rr(b, w(w64), 0xd3, op, dst);		/* shl/shr/sar dst, cl */
 }
 
+void x86_shiftx(struct x86_buf *b, bool w64, enum x86_shift op, int dst, int src, int cnt)
+{
+	/* VEX.LZ.{66,F2,F3}.0F38.W F7 /r (BMI2): the count in vvvv, no flags */
+	unsigned pp = op == SH_SHL ? 1 : op == SH_SAR ? 2 : 3;
+	x86_byte(b, 0xc4);
+	x86_byte(b, (uint8_t)((dst & 8 ? 0 : 0x80) | 0x40 | (src & 8 ? 0 : 0x20) | 0x02));
+	x86_byte(b, (uint8_t)((w64 ? 0x80 : 0) | (unsigned)(~cnt & 15) << 3 | pp));
+	x86_byte(b, 0xf7);
+	x86_byte(b, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));	/* shlx/shrx/sarx dst, src, cnt */
+}
+
 void x86_unary(struct x86_buf *b, bool w64, enum x86_unary op, int dst)
 {
 	op_rr(b, w(w64), 0xf7, op, dst);		/* neg/div/idiv dst */

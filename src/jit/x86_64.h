@@ -70,6 +70,8 @@ void x86_imul_rr(struct x86_buf *b, bool w64, int dst, int src);
 void x86_imul_rri(struct x86_buf *b, bool w64, int dst, int src, int32_t imm);
 void x86_shift_ri(struct x86_buf *b, bool w64, enum x86_shift op, int dst, uint8_t n);
 void x86_shift_cl(struct x86_buf *b, bool w64, enum x86_shift op, int dst);
+/* BMI2 shlx / shrx / sarx dst, src, cnt (op: SH_SHL, SH_SHR or SH_SAR) */
+void x86_shiftx(struct x86_buf *b, bool w64, enum x86_shift op, int dst, int src, int cnt);
 void x86_unary(struct x86_buf *b, bool w64, enum x86_unary op, int dst);
 void x86_movzx16_rr(struct x86_buf *b, int dst, int src);
 void x86_movsx_rr(struct x86_buf *b, bool w64, int bits, int dst, int src);
