@@ -1495,6 +1495,16 @@ static bool fuse_mov_add(struct jit_state *st, size_t i)
 	return true;
 }
 
+/* The budget charge on entry to the block at leader i: if it would go below zero,
+ * the block runs instead from a copy that counts one instruction at a time. */
+static void emit_charge(struct jit_state *st, size_t i)
+{
+	uint32_t l = new_label(st);
+	add_stub(st, STUB_COPY, l, 0, (uint32_t)i);
+	x86_alu_ri(&st->b, true, ALU_SUB, LEFT, (int32_t)st->blk[i]);	/* sub r9, n */
+	jump(st, CC_B, l);					/* jb .slow_copy */
+}
+
 /* ---- Versioned loops (loops.h) ------------------------------------------------- */
 
 /* dst = an invariant value (sym + c) as the loop's entry sees it. */
@@ -1572,6 +1582,8 @@ static void lv_region(struct jit_state *st, bool stack, bool write, uint32_t slo
  * it uses r10 (no checked access, no division, no atomic). */
 static bool fast_dual(const struct jit_state *st, const struct lv_loop *L)
 {
+	if (L->calls)
+		return false;
 	for (size_t j = 0; j < L->nblocks; j++) {
 		size_t i = L->blocks[j];
 		do {
@@ -1647,14 +1659,17 @@ static void emit_lv_entry(struct jit_state *st, int32_t k)
 	x86_mov_rr(b, true, R10, q);				/* mov r10, iv */
 	land8(st, ge);						/* .ge: */
 	x86_store_r(b, 8, CTX, CTX_OFF(lv_hi), R10);		/* mov [ctx.lv_hi], r10 */
-	/* the budget: (bound - iv) / step + 1 iterations of at most maxlen */
-	x86_alu_rr(b, true, ALU_SUB, R10, q);			/* sub r10, iv */
-	if (L->step_shift)
-		x86_shift_ri(b, true, SH_SHR, R10, L->step_shift);	/* shr r10, log2(step) */
-	x86_alu_ri(b, true, ALU_ADD, R10, 1);			/* add r10, 1 */
-	x86_imul_rri(b, true, R10, R10, (int32_t)L->maxlen);	/* imul r10, r10, maxlen */
-	x86_alu_rr(b, true, ALU_CMP, LEFT, R10);		/* cmp r9, r10 */
-	jump(st, CC_B, slow);					/* jb .slow */
+	/* the budget: (bound - iv) / step + 1 iterations of at most maxlen (a loop
+	 * that calls keeps testing it block by block) */
+	if (!L->calls) {
+		x86_alu_rr(b, true, ALU_SUB, R10, q);			/* sub r10, iv */
+		if (L->step_shift)
+			x86_shift_ri(b, true, SH_SHR, R10, L->step_shift);	/* shr r10, log2(step) */
+		x86_alu_ri(b, true, ALU_ADD, R10, 1);			/* add r10, 1 */
+		x86_imul_rri(b, true, R10, R10, (int32_t)L->maxlen);	/* imul r10, r10, maxlen */
+		x86_alu_rr(b, true, ALU_CMP, LEFT, R10);		/* cmp r9, r10 */
+		jump(st, CC_B, slow);					/* jb .slow */
+	}
 	for (size_t g = 0; g < L->nranges; g++) {
 		const struct lv_range *r = &L->ranges[g];
 		if (r->iv != LV_NONE)
@@ -1702,10 +1717,13 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 	for (size_t j = 0; j < L->nblocks; j++) {
 		size_t i = L->blocks[j], last = i;
 		bind(st, st->lv_lbl[k] + 1 + (uint32_t)j);
-		if (L->charge[j] && st->dual && other)
+		if (L->calls) {
+			emit_charge(st, i);				/* sub r9, n; jb .copy */
+		} else if (L->charge[j] && st->dual && other) {
 			x86_alu_ri(b, true, ALU_ADD, R10, (int32_t)L->charge[j]);	/* add r10, n */
-		else if (L->charge[j])
+		} else if (L->charge[j]) {
 			x86_alu_ri(b, true, ALU_SUB, LEFT, (int32_t)L->charge[j]);	/* sub r9, n */
+		}
 		other ^= L->charge[j] != 0;
 		st->ahead = L->ahead[j];
 		do {
@@ -1759,12 +1777,8 @@ static void emit_all(struct jit_state *st)
 			emit_lv_entry(st, st->lv.header_of[i]);
 			bind(st, st->lv_lbl[st->lv.header_of[i]]);
 		}
-		if (st->checked && (st->flags[i] & FL_LEADER)) {
-			uint32_t l = new_label(st);
-			add_stub(st, STUB_COPY, l, 0, (uint32_t)i);
-			x86_alu_ri(b, true, ALU_SUB, LEFT, (int32_t)st->blk[i]);	/* sub r9, n */
-			jump(st, CC_B, l);			/* jb .slow_copy */
-		}
+		if (st->checked && (st->flags[i] & FL_LEADER))
+			emit_charge(st, i);
 		if (st->checked && (st->grouped[i] & G_HEAD))
 			emit_group_check(st, i);
 		if (fuse_mov_add(st, i)) {

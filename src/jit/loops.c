@@ -794,19 +794,23 @@ static bool make_ranges(const struct lwork *w, const struct ivinfo *iv, struct l
 	return alias_ok;
 }
 
+static bool is_call(int row)
+{
+	switch (row < ISA__COUNT ? isa_rows[row].fmt : -1) {
+	case ISA_FMT_CALL: case ISA_FMT_CALLX: case ISA_FMT_CALL_LOCAL: case ISA_FMT_CALL_KFUNC:
+	case ISA_FMT_LDABS: case ISA_FMT_LDIND:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool insn_ok_in_loop(int row)
 {
 	if (row == ISA_LDDW_HI)
 		return true;
-	if (row >= ISA__COUNT)
+	if (row >= ISA__COUNT || isa_rows[row].fmt == ISA_FMT_EXIT)
 		return false;
-	switch (isa_rows[row].fmt) {
-	case ISA_FMT_CALL: case ISA_FMT_CALLX: case ISA_FMT_CALL_LOCAL: case ISA_FMT_CALL_KFUNC:
-	case ISA_FMT_LDABS: case ISA_FMT_LDIND: case ISA_FMT_EXIT:
-		return false;
-	default:
-		break;
-	}
 	switch (row) {
 	case ISA_LDDW_MAP_FD: case ISA_LDDW_MAP_VALUE: case ISA_LDDW_BTF_VAR: case ISA_LDDW_FUNC:
 	case ISA_LDDW_MAP_IDX: case ISA_LDDW_MAP_IDX_VALUE:
@@ -901,10 +905,9 @@ static int plan_charges(struct lwork *w, struct lv_loop *L, uint32_t *charge, ui
 #undef RANK
 	for (size_t k = 0; k < n; k++) {
 		int32_t v = w->blist[k], lv = w->local[v];
-		charge[lv] = ok ? (uint32_t)c[lv] : g->len[v];
-		ahead[lv] = ok ? (uint32_t)oout[lv] : 0;
+		charge[lv] = ok && !L->calls ? (uint32_t)c[lv] : g->len[v];
+		ahead[lv] = ok && !L->calls ? (uint32_t)oout[lv] : 0;
 	}
-	(void)L;
 	free(tpos); free(ip); free(holder); free(oin); free(oout); free(c);
 	return 0;
 }
@@ -915,12 +918,15 @@ static int analyse_loop(struct lwork *w, struct lv_loop *L, uint8_t *covered)
 {
 	const struct cfg *g = w->g;
 	size_t insns = 0;
+	L->calls = false;
 	for (size_t k = 0; k < w->nbl; k++) {
 		int32_t b = w->blist[k];
 		insns += g->last[b] - g->start[b] + 1;
-		for (uint32_t i = g->start[b]; i <= g->last[b]; i++)
+		for (uint32_t i = g->start[b]; i <= g->last[b]; i++) {
 			if (!insn_ok_in_loop(w->code[i].code))
 				return 0;
+			L->calls |= is_call(w->code[i].code);
+		}
 	}
 	if (insns > MAX_LOOP_INSNS)
 		return 0;
@@ -1026,7 +1032,7 @@ static int analyse_loop(struct lwork *w, struct lv_loop *L, uint8_t *covered)
 		}
 		free(def);
 	}
-	for (int pass_slots = 1; pass_slots >= 0; pass_slots--) {
+	for (int pass_slots = !L->calls; pass_slots >= 0; pass_slots--) {
 		struct state h, be;
 		struct ivinfo iv;
 		w->slots = pass_slots;

@@ -5,7 +5,7 @@
  *
  * The analysis (loops.c) finds the innermost natural loops of the control-flow
  * graph (dominators; a loop may be entered in the middle of its instructions, as
- * clang's rotated loops are) that contain no call, and runs each loop body once
+ * clang's rotated loops are), and runs each loop body once
  * symbolically: every register and 8-byte stack slot is an affine form of at most
  * two values the loop had on entry to its header (a register, or a stack slot the
  * loop never writes) plus a constant. From the state at the back edges it sorts
@@ -103,6 +103,12 @@ struct lv_loop {
 	 * run (see plan_charges in loops.c); exits and fault paths give these back. */
 	uint32_t *charge;
 	uint32_t *ahead;
+	/* The loop calls (a helper, a subprogram, a packet load): its iterations
+	 * cannot be bounded in instructions, so the fast copy keeps the per-block
+	 * budget tests and only the bounds checks go; stack slots are not tracked
+	 * (a callee may write the caller's stack). charge[] is then each block's
+	 * own length and ahead[] 0. */
+	bool calls;
 };
 
 struct lv_info {
