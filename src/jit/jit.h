@@ -15,6 +15,7 @@
  *   shared routines    exit, unwind, fault, helper stop, region check, callx
  *                      lookup, frame zeroing, the tail-call and callback entries
  *                      (below), one frame prologue per subprogram
+ *   fast loop copies   per versioned loop (loops.h), 64-byte aligned
  *   out-of-line stubs  the cold half of each check, and per basic block an exact
  *                      budget copy (below)
  *
@@ -49,8 +50,17 @@
  *    a callback continues from is exactly the interpreter's.
  *  - faults record {kind, insn, addr, size} through C and unwind with the rsp saved
  *    by the innermost entry (ctx.saved_rsp), from any call depth.
+ *  - loops: an innermost loop whose iterations the analysis in loops.h can bound
+ *    gets an entry check in front of its header (the checked loop's own
+ *    back edges skip it) and a fast copy: covered accesses unchecked, budget
+ *    charged exactly but ahead and without tests (for a loop that calls: the
+ *    usual tests). A loop that stays checked starts on a 32-byte boundary.
+ *    Jumps across alignment padding are always long (padding may grow when
+ *    earlier code shrinks).
  * Peephole: dst = src followed in its block by dst += src2 / imm (clang's
  * address arithmetic) is one lea; nothing can stop the run between the two.
+ * Shifts by a register are BMI2 shlx/shrx/sarx where the CPU has it. Registers
+ * the program never reads are neither zeroed nor moved on entry.
  * Verified mode (for the verifier, later) is the same emitter with checked =
  * false: no memory checks, no budget.
  *
@@ -61,18 +71,21 @@
  * the run ends with r0 = run->stop_retval. LD_ABS / LD_IND call vm_ld_pkt the
  * same way. A local call checks the depth, moves rbp down one 512-byte frame
  * (zeroing it the first time this run reaches that depth, as the interpreter)
- * and calls the subprogram's frame prologue, which saves r6-r9 (rbx, r13-r15);
- * its exit restores them and rbp and returns.
+ * and calls the subprogram's frame prologue, which saves the r6-r9 that some
+ * subprogram writes; its exit restores them and rbp and returns. The depth is
+ * rbp's distance from the stack's top (nothing counts calls): a call compares
+ * rbp with ctx.lim_rbp, a frame is zeroed when rbp goes below ctx.zeroed_rbp,
+ * and C learns the depth from ctx.cur_rbp, which every helper call stores.
  *
  * Callbacks (bpf_loop, bpf_for_each_map_elem; prog.h): every lddw src=4 target
  * is a subprogram with a frame prologue. The helper calls run->engine->callback
- * = jit_callback (C), which moves ctx.depth one frame down (zeroing the frame
- * as a local call would) and enters the image at the callback entry: the
+ * = jit_callback (C), which takes the frame below ctx.cur_rbp (zeroing it as a
+ * local call would) and enters the image at the callback entry: the
  * trampoline's register saving, rsp kept in ctx.saved_rsp (the previous value
  * is put back afterwards), rbp = the new frame's top, r9 = ctx.left, BPF r1-r5
  * from the arguments, then a call to the subprogram's prologue; the subprogram's
  * exit returns there and it leaves through .exit (storing r9). A fault or stop
- * inside unwinds to the callback entry; jit_callback restores ctx.depth and
+ * inside unwinds to the callback entry; jit_callback restores ctx.cur_rbp and
  * reports it, and the helper's caller stops through the stop routine.
  *
  * Tail calls: bpf_tail_call (allowed at depth 0 only) records the target and
