@@ -72,6 +72,7 @@
 #include "jit/jit.h"
 #include "prog.h"
 #include "test_engines.h"
+#include "testlog.h"
 #include "testutil.h"
 
 #define SEED		0x100b5eed2024c0deull
@@ -1508,14 +1509,6 @@ static const char *const stat_names[N_STATS] = {
 	"drawn", "other", "mismatch",
 };
 
-static char last_log[512];
-static void capture_log(enum bpfvm_log_level level, const char *msg, void *user)
-{
-	(void)user;
-	if (level == BPFVM_LOG_WARN)
-		snprintf(last_log, sizeof(last_log), "%s", msg);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -1535,7 +1528,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--verbose"))
 			verbose = true;
 	}
-	bpfvm_set_log(capture_log, NULL);
+	test_log_capture();
 
 	size_t eng[N_ENGINES], neng = 0;
 	bool have_jit = false;
@@ -1574,7 +1567,7 @@ int main(int argc, char **argv)
 		struct bpfvm_prog *prog = bpfvm_prog__new(g.in, (size_t)g.cnt, &po);
 		if (!prog) {
 			if (fs[S_REJECTED]++ < 3) {
-				fprintf(stderr, "program %" PRIu64 " rejected: %s\n", p, last_log);
+				fprintf(stderr, "program %" PRIu64 " rejected: %s\n", p, test_log_last());
 				print_program(stderr, &g);
 			}
 			continue;

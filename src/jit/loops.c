@@ -114,20 +114,19 @@ static int cfg_build(struct cfg *g, const struct bpf_insn *code, size_t cnt, con
 static int cfg_dominators(struct cfg *g, const size_t *roots, size_t nroots)
 {
 	size_t nb = g->nb;
+	int err = -ENOMEM;
 	int32_t *rpo = malloc((nb + 1) * sizeof(*rpo));
 	uint32_t *po = malloc((nb + 1) * sizeof(*po));
 	uint32_t *stk = malloc((nb + 1) * 2 * sizeof(*stk));
 	uint8_t *seen = calloc(nb + 1, 1);
+	uint32_t *coff = calloc(nb + 2, sizeof(*coff)), *child = malloc((nb + 1) * sizeof(*child));
+	uint32_t *cur = calloc(nb + 1, sizeof(*cur));
 	g->idom = malloc((nb + 1) * sizeof(*g->idom));
 	g->pre = calloc(nb + 1, sizeof(*g->pre));
 	g->post = calloc(nb + 1, sizeof(*g->post));
-	if (!rpo || !po || !stk || !seen || !g->idom || !g->pre || !g->post) {
-		free(rpo);
-		free(po);
-		free(stk);
-		free(seen);
-		return -ENOMEM;
-	}
+	if (!rpo || !po || !stk || !seen || !coff || !child || !cur || !g->idom || !g->pre ||
+	    !g->post)
+		goto out;
 	size_t n = 0;
 	for (size_t r = 0; r < nroots; r++) {
 		int32_t rb = g->bid[roots[r]];
@@ -196,31 +195,11 @@ static int cfg_dominators(struct cfg *g, const size_t *roots, size_t nroots)
 	}
 	/* Pre/post numbers on the dominator tree: a dom b iff pre[a] <= pre[b] and
 	 * post[b] <= post[a]. Children lists through a counting sort on idom. */
-	uint32_t *coff = calloc(nb + 2, sizeof(*coff)), *child = malloc((nb + 1) * sizeof(*child));
-	if (!coff || !child) {
-		free(coff);
-		free(child);
-		free(rpo);
-		free(po);
-		free(stk);
-		free(seen);
-		return -ENOMEM;
-	}
 	for (size_t b = 0; b < nb; b++)
 		if (g->idom[b] != NO_BLOCK)
 			coff[g->idom[b] + 1]++;
 	for (size_t b = 0; b <= nb; b++)
 		coff[b + 1] += coff[b];
-	uint32_t *cur = calloc(nb + 1, sizeof(*cur));
-	if (!cur) {
-		free(coff);
-		free(child);
-		free(rpo);
-		free(po);
-		free(stk);
-		free(seen);
-		return -ENOMEM;
-	}
 	for (size_t b = 0; b < nb; b++)
 		if (g->idom[b] != NO_BLOCK) {
 			uint32_t p = (uint32_t)g->idom[b];
@@ -244,6 +223,8 @@ static int cfg_dominators(struct cfg *g, const size_t *roots, size_t nroots)
 		g->post[b] = clock++;
 		sp -= 2;
 	}
+	err = 0;
+out:
 	free(cur);
 	free(coff);
 	free(child);
@@ -251,7 +232,7 @@ static int cfg_dominators(struct cfg *g, const size_t *roots, size_t nroots)
 	free(po);
 	free(stk);
 	free(seen);
-	return 0;
+	return err;
 }
 
 static bool dominates(const struct cfg *g, int32_t a, int32_t b)
@@ -410,30 +391,32 @@ static int access_of(const struct bpf_insn *in, int *breg, int *size, bool *writ
 	return 0;
 }
 
+/* Room for one more element in a growing array: 0, or -ENOMEM. */
+static int reserve(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 32;
+	void *p = realloc(*v, c * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
 static int push_access(struct lwork *w, struct access a)
 {
-	if (w->nacc == w->acc_cap) {
-		size_t cap = w->acc_cap ? w->acc_cap * 2 : 64;
-		struct access *v = realloc(w->acc, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		w->acc = v;
-		w->acc_cap = cap;
-	}
+	if (reserve((void **)&w->acc, &w->acc_cap, w->nacc, sizeof(a)))
+		return -ENOMEM;
 	w->acc[w->nacc++] = a;
 	return 0;
 }
 
 static int push_cand(struct lwork *w, struct cand c)
 {
-	if (w->ncand == w->cand_cap) {
-		size_t cap = w->cand_cap ? w->cand_cap * 2 : 16;
-		struct cand *v = realloc(w->cand, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		w->cand = v;
-		w->cand_cap = cap;
-	}
+	if (reserve((void **)&w->cand, &w->cand_cap, w->ncand, sizeof(c)))
+		return -ENOMEM;
 	w->cand[w->ncand++] = c;
 	return 0;
 }
@@ -972,6 +955,23 @@ static int analyse_loop(struct lwork *w, struct lv_loop *L, uint8_t *covered)
 		order[n - 1 - k] = t;
 	}
 	memcpy(w->blist, order, n * sizeof(*order));
+	/* A cycle inside the body that does not pass the header (irreducible: no
+	 * dominating head of its own) leaves no topological order: not versioned. */
+	{
+		int32_t *pos = (int32_t *)order;	/* per local index, reusing order[] */
+		for (size_t k = 0; k < n; k++)
+			pos[w->local[w->blist[k]]] = (int32_t)k;
+		for (size_t k = 0; k < n; k++) {
+			int32_t b = w->blist[k];
+			if (b == w->header)
+				continue;
+			for (uint32_t e = g->pred_off[b]; e < g->pred_off[b + 1]; e++) {
+				int32_t p = (int32_t)g->pred[e];
+				if (in_loop(w, p) && pos[w->local[p]] >= (int32_t)k)
+					goto out;	/* err is 0 */
+			}
+		}
+	}
 	/* the longest path, and the latches */
 	uint32_t *dist = (uint32_t *)stk;	/* n entries suffice */
 	L->maxlen = 0;
