@@ -87,6 +87,7 @@ struct jit_image {
 	uint32_t cb_entry;
 	uint32_t *cb_prologue;	/* per prog->func_starts[k]: its frame prologue */
 	size_t nloops;		/* versioned loops */
+	size_t nowed;		/* of which charged by the decision-tree plan */
 };
 
 /* ---- Packed fault descriptions (r10d when native code calls into C) ------------ */
@@ -130,8 +131,8 @@ struct stub {
 	uint8_t reg;			/* MEMR: the access's x86 base register */
 	int32_t disp;			/* MEMR: its displacement */
 	uint32_t label, ret, arg;	/* arg: packed, or the leader of a COPY / CCOPY */
-	uint32_t ahead;			/* in a fast loop copy: budget charged ahead, given
-					 * back before C sees r9 (ADJ: then jmp ret) */
+	int32_t ahead;			/* in a fast loop copy: budget charged ahead (or, < 0,
+					 * owed), settled before C sees r9 (ADJ: then jmp ret) */
 	bool dual;			/* there: r10 holds the other half of the charges */
 };
 
@@ -201,7 +202,7 @@ struct jit_state {
 				 * (this pass's position once emitted, else the
 				 * last's): loop heads and fast copies */
 	size_t npads, pad_next;
-	uint32_t ahead;		/* there: the current block's charged-ahead budget */
+	int32_t ahead;		/* there: the current block's charged-ahead budget */
 	bool dual;		/* there: charges alternate between r9 (sub) and r10
 				 * (add), two short dependency chains instead of one
 				 * long; r9 - r10 is the countdown */
@@ -1271,7 +1272,7 @@ static void stub_give_back(struct jit_state *st, const struct stub *s, bool give
 	if (s->dual && give)
 		x86_alu_rr(&st->b, true, ALU_SUB, LEFT, R10);	/* sub r9, r10 (r10 is dead now) */
 	if (s->ahead)
-		x86_alu_ri(&st->b, true, give ? ALU_ADD : ALU_SUB, LEFT, (int32_t)s->ahead);	/* add/sub r9, ahead */
+		x86_alu_ri(&st->b, true, give ? ALU_ADD : ALU_SUB, LEFT, s->ahead);	/* add/sub r9, ahead */
 }
 
 static void emit_stub(struct jit_state *st, const struct stub *s)
@@ -2072,6 +2073,8 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	img->checked = st.checked;
 	img->uses_stack = st.uses_stack;
 	img->nloops = st.lv.nloops;
+	for (size_t k = 0; k < st.lv.nloops; k++)
+		img->nowed += st.lv.loops[k].owed;
 	img->tail_entry = st.lbl[lbl_fixed(&st, L_TAIL)];
 	img->cb_entry = st.lbl[lbl_fixed(&st, L_CALLBACK)];
 	for (size_t k = 0; k < prog->func_start_cnt; k++)
@@ -2105,6 +2108,11 @@ void jit_free(struct jit_image *img)
 size_t jit_versioned_loops(const struct jit_image *img)
 {
 	return img ? img->nloops : 0;
+}
+
+size_t jit_owed_loops(const struct jit_image *img)
+{
+	return img ? img->nowed : 0;
 }
 
 void jit_code(const struct jit_image *img, const void **code, size_t *len,

@@ -133,6 +133,9 @@ int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1,
 /* How many loops the image runs in a fast copy once their entry check passes
  * (loops.h). */
 size_t jit_versioned_loops(const struct jit_image *img);
+/* How many of them charge the budget by the decision-tree plan (loops.c,
+ * plan_charges: instructions owed along a path, settled at joins). */
+size_t jit_owed_loops(const struct jit_image *img);
 
 /* The native code and the per-instruction offsets (cnt + 1 of them). */
 void jit_code(const struct jit_image *img, const void **code, size_t *len,

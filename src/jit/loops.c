@@ -810,7 +810,7 @@ static bool insn_ok_in_loop(int row)
  * iteration ends, and every path to v passes the holder. Outstanding charges at a
  * block's entry are then the same on every path (checked; if not, no merging),
  * and zero at the latches. ahead[v] = charged but not yet run after v. */
-static int plan_charges(struct lwork *w, struct lv_loop *L, uint32_t *charge, uint32_t *ahead)
+static int plan_charges(struct lwork *w, struct lv_loop *L, uint32_t *charge, int32_t *ahead)
 {
 	const struct cfg *g = w->g;
 	size_t n = w->nbl;
@@ -886,12 +886,69 @@ static int plan_charges(struct lwork *w, struct lv_loop *L, uint32_t *charge, ui
 			ok = false;
 	}
 #undef RANK
+	/* The other plan, for decision trees (a switch's compare chain): a block
+	 * whose successors in the iteration all have it as their only predecessor
+	 * charges nothing and leaves its instructions owed (ahead < 0); a block
+	 * followed by a join or the back edge settles what its path owes. One charge
+	 * per path through a tree instead of one per node. */
+	int64_t *c2 = calloc(n, sizeof(*c2)), *o2 = calloc(n, sizeof(*o2));
+	uint32_t *m1 = calloc(n, sizeof(*m1)), *m2 = calloc(n, sizeof(*m2));
+	uint32_t max1 = 0, max2 = 0;
+	if (!c2 || !o2 || !m1 || !m2) {
+		free(tpos); free(ip); free(holder); free(oin); free(oout); free(c);
+		free(c2); free(o2); free(m1); free(m2);
+		return -ENOMEM;
+	}
 	for (size_t k = 0; k < n; k++) {
 		int32_t v = w->blist[k], lv = w->local[v];
-		charge[lv] = ok && !L->calls ? (uint32_t)c[lv] : g->len[v];
-		ahead[lv] = ok && !L->calls ? (uint32_t)oout[lv] : 0;
+		int64_t in = 0;
+		uint32_t best1 = 0, best2 = 0;
+		if (v != w->header)
+			for (uint32_t e = g->pred_off[v]; e < g->pred_off[v + 1]; e++) {
+				int32_t p = (int32_t)g->pred[e];
+				if (!in_loop(w, p))
+					continue;
+				in = o2[w->local[p]];	/* the same from every predecessor */
+				best1 = m1[w->local[p]] > best1 ? m1[w->local[p]] : best1;
+				best2 = m2[w->local[p]] > best2 ? m2[w->local[p]] : best2;
+			}
+		bool settle = false;
+		for (int q = 0; q < 2; q++) {
+			int32_t t = g->succ[2 * v + q], preds = 0;
+			if (t == w->header) {
+				settle = true;
+				continue;
+			}
+			if (!in_loop(w, t))
+				continue;
+			for (uint32_t e = g->pred_off[t]; e < g->pred_off[t + 1]; e++)
+				preds += in_loop(w, (int32_t)g->pred[e]);
+			settle |= preds > 1;
+		}
+		c2[lv] = settle ? (int64_t)g->len[v] - in : 0;
+		o2[lv] = in + c2[lv] - (int64_t)g->len[v];
+		m1[lv] = best1 + (c[lv] != 0);
+		m2[lv] = best2 + (c2[lv] != 0);
+		max1 = m1[lv] > max1 ? m1[lv] : max1;
+		max2 = m2[lv] > max2 ? m2[lv] : max2;
+	}
+	bool tree = !ok || max2 < max1;
+	L->owed = tree && !L->calls;
+	for (size_t k = 0; k < n; k++) {
+		int32_t v = w->blist[k], lv = w->local[v];
+		if (L->calls) {
+			charge[lv] = g->len[v];
+			ahead[lv] = 0;
+		} else if (tree) {
+			charge[lv] = (uint32_t)c2[lv];
+			ahead[lv] = (int32_t)o2[lv];
+		} else {
+			charge[lv] = (uint32_t)c[lv];
+			ahead[lv] = (int32_t)oout[lv];
+		}
 	}
 	free(tpos); free(ip); free(holder); free(oin); free(oout); free(c);
+	free(c2); free(o2); free(m1); free(m2);
 	return 0;
 }
 
@@ -1077,7 +1134,8 @@ static int analyse_loop(struct lwork *w, struct lv_loop *L, uint8_t *covered)
 	if (err < 0)
 		goto out;
 	if (err == 1) {
-		uint32_t *ch = malloc(n * sizeof(*ch)), *ah = malloc(n * sizeof(*ah));
+		uint32_t *ch = malloc(n * sizeof(*ch));
+		int32_t *ah = malloc(n * sizeof(*ah));
 		L->blocks = malloc(n * sizeof(*L->blocks));
 		L->charge = malloc(n * sizeof(*L->charge));
 		L->ahead = malloc(n * sizeof(*L->ahead));
@@ -1088,7 +1146,8 @@ static int analyse_loop(struct lwork *w, struct lv_loop *L, uint8_t *covered)
 			free(L->blocks);
 			free(L->charge);
 			free(L->ahead);
-			L->blocks = L->charge = L->ahead = NULL;
+			L->blocks = L->charge = NULL;
+			L->ahead = NULL;
 			err = -ENOMEM;
 			goto out;
 		}

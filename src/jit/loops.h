@@ -102,13 +102,14 @@ struct lv_loop {
 	 * entry (0: nothing) and the instructions charged ahead once the block has
 	 * run (see plan_charges in loops.c); exits and fault paths give these back. */
 	uint32_t *charge;
-	uint32_t *ahead;
+	int32_t *ahead;		/* < 0: instructions run but not yet charged */
 	/* The loop calls (a helper, a subprogram, a packet load): its iterations
 	 * cannot be bounded in instructions, so the fast copy keeps the per-block
 	 * budget tests and only the bounds checks go; stack slots are not tracked
 	 * (a callee may write the caller's stack). charge[] is then each block's
 	 * own length and ahead[] 0. */
 	bool calls;
+	bool owed;		/* charged by the decision-tree plan (ahead <= 0) */
 };
 
 struct lv_info {
