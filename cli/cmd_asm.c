@@ -205,8 +205,44 @@ static int disasm_jited(const struct input *in, const struct bpfvm_disasm_opts *
 		print_native(code, offs[i], offs[next < in->cnt ? next : in->cnt], nl, nn, &k);
 		i = next;
 	}
+	size_t rest = offs[in->cnt];
+	const uint32_t *copy;
+	int loops = bpfvm_prog__jited_loops(prog, &copy);
+	if (loops > 0) {
+		/* The fast copies follow the body: each instruction of a copy, in the
+		 * order of their code (blocks ascending, loop by loop). */
+		printf("; fast copies of %d loop%s (run once a loop's entry check passes: no "
+		       "bounds checks for what it covered, no budget tests)\n", loops,
+		       loops == 1 ? "" : "s");
+		size_t prev = SIZE_MAX;
+		for (;;) {
+			/* the next (offset, index) after prev's */
+			size_t best = SIZE_MAX;
+			for (size_t i = 0; i < in->cnt; i++) {
+				if (copy[i] == UINT32_MAX || (prev != SIZE_MAX &&
+				    (copy[i] < copy[prev] || (copy[i] == copy[prev] && i <= prev))))
+					continue;
+				if (best == SIZE_MAX || copy[i] < copy[best] ||
+				    (copy[i] == copy[best] && i < best))
+					best = i;
+			}
+			if (best == SIZE_MAX)
+				break;
+			size_t end = copy[in->cnt];
+			for (size_t i = 0; i < in->cnt; i++)
+				if (copy[i] != UINT32_MAX && (copy[i] > copy[best] ||
+				    (copy[i] == copy[best] && i > best)) && copy[i] < end)
+					end = copy[i];
+			char line[256];
+			bpfvm_disasm_insn(in->insns, in->cnt, best, line, sizeof(line), opts);
+			printf("%s\n", line);
+			print_native(code, copy[best], end, nl, nn, &k);
+			prev = best;
+		}
+		rest = copy[in->cnt];
+	}
 	printf("; out of line: shared routines, checks' slow paths, budget copies\n");
-	print_native(code, offs[in->cnt], len, nl, nn, &k);
+	print_native(code, rest, len, nl, nn, &k);
 	for (size_t j = 0; j < nn; j++)
 		free(nl[j].text);
 	free(nl);

@@ -413,6 +413,15 @@ int bpfvm_prog__jited(const struct bpfvm_prog *prog, const void **code, size_t *
 	return 0;
 }
 
+int bpfvm_prog__jited_loops(const struct bpfvm_prog *prog, const uint32_t **copy_offsets)
+{
+	if (!prog || !prog->jit)
+		return -ENOENT;
+	if (copy_offsets)
+		*copy_offsets = jit_copy_offsets(prog->jit);
+	return (int)jit_versioned_loops(prog->jit);
+}
+
 static int run_jit(struct vm_run *run, uint64_t r1, uint64_t r2, uint64_t *r0)
 {
 	return jit_run(run->prog->jit, run, r1, r2, r0);

@@ -228,6 +228,50 @@ static void test_wx(void)
 	CHECK(bpfvm_engine_available(BPFVM_ENGINE_JIT), "JIT available on x86-64");
 }
 
+/* ---- Fast loop copies: bpfvm_prog__jited_loops --------------------------------------- */
+static void test_loop_copies(void)
+{
+	/* sum of mem[0..len): r3 = i, r4 = r1 + i; the loop is insns 3-7 */
+	struct bpf_insn prog[] = {
+		BPF_MOV64_IMM(0, 0),
+		BPF_MOV64_IMM(3, 0),
+		BPF_JMP_IMM(BPF_JEQ, 2, 0, 6),
+		BPF_MOV64_REG(4, 1),
+		BPF_ALU64_REG(BPF_ADD, 4, 3),
+		BPF_LDX_MEM(BPF_B, 5, 4, 0),
+		BPF_ALU64_REG(BPF_ADD, 0, 5),
+		BPF_ALU64_IMM(BPF_ADD, 3, 1),
+		BPF_JMP_REG(BPF_JLT, 3, 2, -6),
+		BPF_EXIT_INSN(),
+	};
+	size_t n = sizeof(prog) / sizeof(prog[0]);
+	struct bpfvm_prog *p = mk(prog, n);
+	const uint32_t *offs = NULL, *copy = NULL;
+	size_t len = 0;
+	CHECK(p && bpfvm_prog__jited(p, NULL, &len, &offs) == 0, "jited");
+	CHECK(p && bpfvm_prog__jited_loops(p, &copy) == 1, "one loop has a fast copy");
+	if (!copy || !offs)
+		goto out;
+	CHECK(copy[n] > offs[n] && copy[n] <= len, "the copies (end %u) follow the body (%u)",
+	      copy[n], offs[n]);
+	for (size_t i = 0; i < n; i++) {
+		bool in = i >= 3 && i <= 8;
+		CHECK(in ? copy[i] >= offs[n] && copy[i] < copy[n] : copy[i] == UINT32_MAX,
+		      "insn %zu: copy offset %u", i, copy[i]);
+	}
+	uint8_t mem[100];
+	for (size_t i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i * 7);
+	compare("loop copy, whole memory", p, mem, sizeof(mem), NULL, 0, 0);
+	compare("loop copy, budget inside", p, mem, sizeof(mem), NULL, 0, 333);
+out:
+	bpfvm_prog__free(p);
+	struct bpfvm_prog_opts po = { .sz = sizeof(po), .no_jit = true };
+	p = bpfvm_prog__new(prog, n, &po);
+	CHECK(p && bpfvm_prog__jited_loops(p, &copy) == -ENOENT, "no_jit: no loop copies");
+	bpfvm_prog__free(p);
+}
+
 /* ---- A program of BPFVM_MAX_INSNS instructions ------------------------------------------ */
 static void test_large(void)
 {
@@ -554,6 +598,7 @@ int main(void)
 	}
 	test_every_row();
 	test_wx();
+	test_loop_copies();
 	test_large();
 	test_faults();
 	test_groups();

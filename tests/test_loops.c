@@ -87,9 +87,9 @@
 #define MAX_LABELS	64
 #define MAX_FIXUPS	128
 
-enum { F_COUNTED, F_COPIES, F_POINTER, F_TWO, F_SHAPES, F_CALLS, N_FAMILIES };
+enum { F_COUNTED, F_COPIES, F_POINTER, F_TWO, F_SHAPES, F_CALLS, F_TREES, N_FAMILIES };
 static const char *const family_names[N_FAMILIES] = {
-	"1 counted", "2 iv-copies", "3 pointer", "4 two-array", "5 shapes", "6 calls",
+	"1 counted", "2 iv-copies", "3 pointer", "4 two-array", "5 shapes", "6 calls", "7 trees",
 };
 
 /* ---- Program builder and randomness ------------------------------------------- */
@@ -1283,6 +1283,596 @@ static void fam_calls(struct gen *g)
 		sub_loop(g);
 }
 
+/* ---- Family 7: decision trees ---------------------------------------------------------- */
+
+/* A loop body that is a switch on a key, compiled as clang compiles one for BPF
+ * (no jump tables): a binary search over the case values in compare chains,
+ * == / != / s> / < ... / a range check (k - lo > span) / a bit test / a compare
+ * with a loaded table entry or a register, depth 2..5, and leaves (cases) that
+ * do a few ALU ops on r0, load or store at the induction variable's address,
+ * load from a table at a data-dependent address (unchecked by the loop's entry
+ * check: it may fault anywhere), store at base + i + key, fall into another
+ * case, go to a join block, leave the loop, or (top-tested loops) increment
+ * and jump back themselves. Cases may be shared by several compares; a
+ * compare may go straight to the latch (an empty case) or out of the loop. */
+
+#define TREE_MAX	24	/* compares and leaves */
+enum { TO_LATCH = -1, TO_OUT = -2, TO_FOUND = -3, TO_JOIN = -4 };	/* non-node targets */
+enum { PRE_NONE, PRE_RANGE, PRE_TABLE };
+enum { LO_ALU, LO_LOAD, LO_STORE, LO_TABLE, LO_TSTORE, LO_TPAIR };
+enum { LE_LATCH, LE_JOIN, LE_LEAF, LE_OUT, LE_FOUND, LE_RET, LE_BACK, LE_BUMP };
+enum { KEY_MEM, KEY_MEMSX, KEY_WIDE, KEY_IV };
+
+/* One leaf operation. */
+struct lop {
+	int kind, op, sz, src;	/* src: a register, or -1 for imm */
+	bool alu32, from_iv;	/* LO_TABLE: base + i + key rather than base + key << sh */
+	int16_t off, off2;
+	int32_t imm;
+};
+
+struct tnode {
+	bool leaf;
+	/* a compare: if (x op rhs) goto t, else f; x = K, K - pre_k, or a table entry */
+	uint8_t op;
+	bool j32;
+	int rhs;		/* a register, or -1: the immediate k */
+	int32_t k;
+	int pre, pre_sz, pre_sh;
+	bool pre_iv;
+	int32_t pre_k;
+	int16_t pre_off;
+	int t, f;		/* node indexes or TO_* */
+	/* a leaf */
+	int nops, end, next;
+	struct lop ops[3];
+	/* a break in the middle of the case: after mid ops, if (mid_reg op mid_k)
+	 * goto mid_to (out of the loop); the rest of the case is a block of its own */
+	int mid, mid_to, mid_reg;
+	uint8_t mid_op;
+	int32_t mid_k;
+	int lab;
+	bool placed;
+};
+
+struct tree {
+	struct tnode n[TREE_MAX];
+	int cnt, leaves[TREE_MAX], nleaves;
+	int B, L, I, A, K, T, U;	/* registers */
+	bool exits, has_join, top_test, bumps;
+	int ext;			/* furthest byte accessed at A (off + size) */
+	int latch, join, found;		/* labels */
+	const struct loop *lp;
+	int pend[TREE_MAX], npend;
+	int last_ja_at, last_ja_lab;	/* the last "ja label" emitted */
+};
+
+static int tree_new(struct gen *g, struct tree *t, bool leaf)
+{
+	int i = t->cnt++;
+	memset(&t->n[i], 0, sizeof(t->n[i]));
+	t->n[i].leaf = leaf;
+	t->n[i].rhs = -1;
+	t->n[i].t = t->n[i].f = TO_LATCH;
+	t->n[i].lab = label(g);
+	return i;
+}
+
+/* An offset from A for a leaf's access (and the furthest byte it reaches). */
+static int16_t tree_off(struct gen *g, struct tree *t, int sz)
+{
+	int16_t off = pct(g, 50) ? 0 : pct(g, 75) ? (int16_t)rnd(g, 9) : acc_off(g);
+	int e = off + size_bytes(sz);
+	t->ext = e > t->ext ? e : t->ext;
+	return off;
+}
+
+/* A leaf operation; r in [0, 100) picks its kind (77 and up: through a
+ * data-dependent address). */
+static void tree_op(struct gen *g, struct tree *t, struct lop *o, unsigned r)
+{
+	static const int alu_ops[] = { BPF_ADD, BPF_ADD, BPF_XOR, BPF_XOR, BPF_OR, BPF_SUB,
+				       BPF_MUL, BPF_LSH, BPF_AND, BPF_MOD };
+	memset(o, 0, sizeof(*o));
+	o->sz = sizes[rnd(g, 4)];
+	o->imm = pct(g, 70) ? rrange(g, -16, 300) : (int32_t)next64(g);
+	o->src = -1;
+	if (r < 48) {
+		o->kind = LO_ALU;
+		o->op = alu_ops[rnd(g, sizeof(alu_ops) / sizeof(alu_ops[0]))];
+		o->alu32 = pct(g, 15);
+		if (o->op == BPF_LSH)
+			o->imm = (int32_t)rnd(g, 8);
+		if (o->op == BPF_MOD || pct(g, 40))	/* by the key (0 too) or i */
+			o->src = pct(g, 70) ? t->K : t->I;
+	} else if (r < 62) {
+		o->kind = LO_LOAD;
+		o->off = tree_off(g, t, o->sz);
+	} else if (r < 77) {
+		o->kind = LO_STORE;
+		o->off = tree_off(g, t, o->sz);
+		unsigned q = (unsigned)rnd(g, 3);
+		o->src = q == 0 ? t->K : q == 1 ? t->I : -1;
+	} else if (r < 86) {
+		o->kind = LO_TABLE;
+		o->from_iv = pct(g, 45);
+		o->op = (int)rnd(g, 4);	/* the shift, for a table at base */
+		o->off = pct(g, 70) ? (int16_t)rnd(g, 8) : (int16_t)rrange(g, -8, 40);
+	} else if (r < 90) {
+		o->kind = LO_TSTORE;
+		o->off = (int16_t)rnd(g, 8);
+	} else {	/* two accesses through one data-dependent pointer (a group) */
+		o->kind = LO_TPAIR;
+		o->from_iv = pct(g, 70);
+		o->op = (int)rnd(g, 4);
+		o->imm = pct(g, 50);	/* stores rather than loads */
+		o->off = (int16_t)rnd(g, 8);
+		o->off2 = (int16_t)(o->off + rrange(g, 1, 12));
+	}
+}
+
+/* A leaf, or a target a compare may go to instead of a leaf of its own. */
+static int tree_leaf(struct gen *g, struct tree *t)
+{
+	if (t->nleaves && (pct(g, 18) || t->cnt >= TREE_MAX))
+		return t->leaves[rnd(g, t->nleaves)];	/* a case shared */
+	if (t->cnt >= TREE_MAX || pct(g, 7))
+		return TO_LATCH;			/* an empty case */
+	if (t->has_join && pct(g, 5))
+		return TO_JOIN;
+	if (t->exits && pct(g, 4))
+		return pct(g, 50) ? TO_OUT : TO_FOUND;	/* break */
+	int i = tree_new(g, t, true);
+	struct tnode *n = &t->n[i];
+	static const uint8_t wn[3] = { 45, 35, 20 };
+	n->nops = 1 + weighted(g, wn, 3);
+	if (pct(g, t->exits ? 35 : 8)) {
+		n->mid = 1;
+		n->nops += n->nops == 1;
+	}
+	for (int k = 0; k < n->nops; k++)	/* a break mostly follows a table access */
+		tree_op(g, t, &n->ops[k], n->mid && !k && pct(g, 70) ? 77 + (unsigned)rnd(g, 23) :
+					  (unsigned)rnd(g, 100));
+	if (n->mid) {
+		int kind = n->ops[0].kind;
+		bool loaded = kind == LO_TABLE || (kind == LO_TPAIR && !n->ops[0].imm);
+		n->mid_to = pct(g, 70) ? TO_OUT : TO_FOUND;
+		if (!t->exits) {	/* one that (almost) never breaks */
+			n->mid_reg = 0;
+			n->mid_op = BPF_JEQ;
+			n->mid_k = (int32_t)next64(g);
+		} else if (loaded && pct(g, 60)) {
+			n->mid_reg = t->T;
+			n->mid_op = pct(g, 50) ? BPF_JEQ : BPF_JGT;
+			n->mid_k = n->mid_op == BPF_JEQ ? 0 : (int32_t)rnd(g, 256);
+		} else {
+			n->mid_reg = t->K;
+			n->mid_op = BPF_JEQ;
+			n->mid_k = (int32_t)rnd(g, 8);
+		}
+	}
+	unsigned r = (unsigned)rnd(g, 100);
+	n->end = LE_LATCH;
+	if (r < 30)
+		n->end = t->top_test ? LE_BACK : LE_LATCH;
+	else if (r < 45)
+		n->end = t->has_join ? LE_JOIN : LE_LATCH;
+	else if (r < 58)
+		n->end = LE_LEAF;	/* falls into a later case (resolved when built) */
+	else if (r < 66)
+		n->end = !t->exits ? LE_LATCH : r < 61 ? LE_OUT : r < 64 ? LE_FOUND : LE_RET;
+	else if (r < 72)
+		n->end = t->bumps ? LE_BUMP : LE_LATCH;	/* i moves on this path only */
+	t->leaves[t->nleaves++] = i;
+	return i;
+}
+
+/* A subtree over key values [lo, hi] with at most depth compares on a path. */
+static int tree_build(struct gen *g, struct tree *t, int depth, int32_t lo, int32_t hi)
+{
+	if (depth == 0 || t->cnt >= TREE_MAX - 2)
+		return tree_leaf(g, t);
+	if (lo > hi) {
+		int32_t x = lo;
+		lo = hi;
+		hi = x;
+	}
+	int i = tree_new(g, t, false);
+	struct tnode *n = &t->n[i];
+	n->j32 = pct(g, 10);
+	int32_t v = pct(g, 90) ? rrange(g, lo, hi) : pct(g, 50) ? lo - 1 : hi + 1;
+	unsigned r = (unsigned)rnd(g, 100);
+	if (r < 36) {		/* case v: if k == v goto leaf */
+		n->op = BPF_JEQ;
+		n->k = v;
+		n->t = tree_leaf(g, t);
+		n->f = tree_build(g, t, depth - 1, lo, hi);
+	} else if (r < 62) {	/* the binary search's split */
+		static const uint8_t ops[] = { BPF_JSGT, BPF_JSGT, BPF_JGT, BPF_JSGE, BPF_JGE,
+					       BPF_JLT, BPF_JSLT, BPF_JLE, BPF_JSLE };
+		n->op = ops[rnd(g, sizeof(ops))];
+		n->k = v;
+		bool up = n->op == BPF_JSGT || n->op == BPF_JGT || n->op == BPF_JSGE ||
+			  n->op == BPF_JGE;
+		bool incl = n->op == BPF_JSGE || n->op == BPF_JGE || n->op == BPF_JLE ||
+			    n->op == BPF_JSLE;
+		int32_t cut = up ? (incl ? v : v + 1) : (incl ? v + 1 : v);	/* [cut, hi] vs the rest */
+		int32_t a1 = cut, b1 = hi, a0 = lo, b0 = cut - 1;
+		n->t = up ? tree_build(g, t, depth - 1, a1, b1) : tree_build(g, t, depth - 1, a0, b0);
+		n->f = up ? tree_build(g, t, depth - 1, a0, b0) : tree_build(g, t, depth - 1, a1, b1);
+	} else if (r < 70) {	/* if k != v goto rest; case v */
+		n->op = BPF_JNE;
+		n->k = v;
+		n->t = tree_build(g, t, depth - 1, lo, hi);
+		n->f = tree_leaf(g, t);
+	} else if (r < 79) {	/* range: if k - v > span goto default */
+		int32_t span = (int32_t)rnd(g, 9);
+		n->pre = PRE_RANGE;
+		n->pre_k = v;
+		n->op = BPF_JGT;
+		n->k = span;
+		n->t = tree_leaf(g, t);
+		n->f = tree_build(g, t, depth - 1, v, v + span);
+	} else if (r < 86) {	/* a bit of the key */
+		n->op = BPF_JSET;
+		n->k = 1 << rnd(g, 8);
+		n->t = tree_build(g, t, depth - 1, lo, hi);
+		n->f = tree_build(g, t, depth - 1, lo, hi);
+	} else if (r < 94) {	/* x = table[k] (data-dependent address); if x == / > c */
+		n->pre = PRE_TABLE;
+		n->pre_iv = pct(g, 50);
+		n->pre_sz = pct(g, 70) ? BPF_B : sizes[rnd(g, 4)];
+		n->pre_sh = (int)rnd(g, 3);
+		n->pre_off = pct(g, 70) ? (int16_t)rnd(g, 8) : (int16_t)rrange(g, -4, 32);
+		n->op = pct(g, 50) ? BPF_JEQ : BPF_JGT;
+		n->k = (int32_t)rnd(g, 256);
+		n->t = tree_build(g, t, depth - 1, lo, hi);
+		n->f = tree_build(g, t, depth - 1, lo, hi);
+	} else {		/* the key against i or the length */
+		static const uint8_t ops[] = { BPF_JLT, BPF_JGT, BPF_JEQ, BPF_JSLT, BPF_JNE };
+		n->op = ops[rnd(g, sizeof(ops))];
+		n->rhs = pct(g, 60) ? t->I : t->L;
+		n->t = tree_build(g, t, depth - 1, lo, hi);
+		n->f = tree_build(g, t, depth - 1, lo, hi);
+	}
+	return i;
+}
+
+static int tree_label(const struct tree *t, int x)
+{
+	switch (x) {
+	case TO_LATCH: return t->latch;
+	case TO_OUT: return t->lp->out;
+	case TO_FOUND: return t->found;
+	case TO_JOIN: return t->join;
+	default: return t->n[x].lab;
+	}
+}
+
+static void tree_ja(struct gen *g, struct tree *t, int lab)
+{
+	emit_to(g, BPF_JMP_A(0), lab);
+	t->last_ja_at = g->cnt - 1;
+	t->last_ja_lab = lab;
+}
+
+/* Binds lab, dropping a "ja lab" just before it (clang falls through). */
+static void tree_bind(struct gen *g, struct tree *t, int lab)
+{
+	if (t->last_ja_at == g->cnt - 1 && t->last_ja_lab == lab && g->nfix &&
+	    g->fix_at[g->nfix - 1] == g->cnt - 1) {
+		g->cnt--;
+		g->nfix--;
+	}
+	t->last_ja_at = -1;
+	bind(g, lab);
+}
+
+/* The increment as the latch does it (nothing when it comes before the tree). */
+static void tree_inc(struct gen *g, const struct tree *t, bool inc_end)
+{
+	if (inc_end)
+		loop_inc(g, t->lp);
+}
+
+static void tree_place(struct gen *g, struct tree *t, int x, bool inc_end);
+
+static void tree_leaf_emit(struct gen *g, struct tree *t, struct tnode *n, bool inc_end)
+{
+	for (int k = 0; k < n->nops; k++) {
+		const struct lop *o = &n->ops[k];
+		if (n->mid && k == n->mid) {
+			emit_to(g, BPF_JMP_IMM(n->mid_op, n->mid_reg, n->mid_k, 0),
+				tree_label(t, n->mid_to));
+			t->last_ja_at = -1;
+		}
+		switch (o->kind) {
+		case LO_ALU:
+			if (o->src >= 0)
+				emit(g, o->alu32 ? BPF_ALU32_REG(o->op, 0, o->src) :
+					BPF_ALU64_REG(o->op, 0, o->src));
+			else if (o->alu32)
+				emit(g, BPF_ALU32_IMM(o->op, 0, o->op == BPF_MOD && !o->imm ? 7 : o->imm));
+			else
+				emit(g, BPF_ALU64_IMM(o->op, 0, o->op == BPF_MOD && !o->imm ? 7 : o->imm));
+			break;
+		case LO_LOAD:
+			emit(g, BPF_LDX_MEM(o->sz, t->T, t->A, o->off));
+			emit(g, BPF_ALU64_REG(BPF_ADD, 0, t->T));
+			break;
+		case LO_STORE:
+			if (o->src >= 0)
+				emit(g, BPF_STX_MEM(o->sz, t->A, o->src, o->off));
+			else
+				emit(g, BPF_ST_MEM(o->sz, t->A, o->off, o->imm));
+			break;
+		case LO_TABLE:
+			emit(g, BPF_MOV64_REG(t->T, t->K));
+			if (o->from_iv) {
+				emit(g, BPF_ALU64_REG(BPF_ADD, t->T, t->A));
+			} else {
+				if (o->op)
+					emit(g, BPF_ALU64_IMM(BPF_LSH, t->T, o->op));
+				emit(g, BPF_ALU64_REG(BPF_ADD, t->T, t->B));
+			}
+			emit(g, BPF_LDX_MEM(o->sz, t->T, t->T, o->off));
+			emit(g, BPF_ALU64_REG(BPF_XOR, 0, t->T));
+			break;
+		case LO_TSTORE:
+			emit(g, BPF_MOV64_REG(t->T, t->A));
+			emit(g, BPF_ALU64_REG(BPF_ADD, t->T, t->K));
+			emit(g, BPF_STX_MEM(o->sz, t->T, t->I, o->off));
+			break;
+		default:
+			emit(g, BPF_MOV64_REG(t->U, t->K));
+			if (o->from_iv) {
+				emit(g, BPF_ALU64_REG(BPF_ADD, t->U, t->A));
+			} else {
+				if (o->op)
+					emit(g, BPF_ALU64_IMM(BPF_LSH, t->U, o->op));
+				emit(g, BPF_ALU64_REG(BPF_ADD, t->U, t->B));
+			}
+			if (o->imm) {
+				emit(g, BPF_STX_MEM(o->sz, t->U, t->I, o->off));
+				emit(g, BPF_ST_MEM(BPF_B, t->U, o->off2, 0x3c));
+			} else {
+				emit(g, BPF_LDX_MEM(o->sz, t->T, t->U, o->off));
+				emit(g, BPF_ALU64_REG(BPF_ADD, 0, t->T));
+				emit(g, BPF_LDX_MEM(BPF_H, t->T, t->U, o->off2));
+				emit(g, BPF_ALU64_REG(BPF_XOR, 0, t->T));
+			}
+			break;
+		}
+	}
+	switch (n->end) {
+	case LE_JOIN: tree_ja(g, t, t->join); break;
+	case LE_LEAF: tree_place(g, t, n->next, inc_end); break;
+	case LE_OUT: tree_ja(g, t, t->lp->out); break;
+	case LE_FOUND: tree_ja(g, t, t->found); break;
+	case LE_RET: emit(g, BPF_EXIT_INSN()); break;
+	case LE_BACK:	/* continue: its own increment and back edge */
+		tree_inc(g, t, inc_end);
+		tree_ja(g, t, t->lp->top);
+		break;
+	case LE_BUMP:
+		emit(g, BPF_ALU64_IMM(BPF_ADD, t->I, 1));
+		tree_ja(g, t, t->latch);
+		break;
+	default: tree_ja(g, t, t->latch); break;
+	}
+}
+
+/* Emits node x here (or a jump to it if it is already placed); the subtrees that
+ * compares jump to are placed later. */
+static void tree_place(struct gen *g, struct tree *t, int x, bool inc_end)
+{
+	if (x < 0 || t->n[x].placed) {
+		tree_ja(g, t, tree_label(t, x));
+		return;
+	}
+	struct tnode *n = &t->n[x];
+	n->placed = true;
+	tree_bind(g, t, n->lab);
+	if (n->leaf) {
+		tree_leaf_emit(g, t, n, inc_end);
+		return;
+	}
+	int X = t->K;
+	if (n->pre == PRE_RANGE) {
+		emit(g, BPF_MOV64_REG(t->T, t->K));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, t->T, -n->pre_k));
+		X = t->T;
+	} else if (n->pre == PRE_TABLE) {
+		emit(g, BPF_MOV64_REG(t->T, t->K));
+		if (n->pre_iv) {
+			emit(g, BPF_ALU64_REG(BPF_ADD, t->T, t->A));
+		} else {
+			if (n->pre_sh)
+				emit(g, BPF_ALU64_IMM(BPF_LSH, t->T, n->pre_sh));
+			emit(g, BPF_ALU64_REG(BPF_ADD, t->T, t->B));
+		}
+		emit(g, BPF_LDX_MEM(n->pre_sz, t->T, t->T, n->pre_off));
+		X = t->T;
+	}
+	struct bpf_insn j;
+	if (n->rhs >= 0)
+		j = n->j32 ? BPF_JMP32_REG(n->op, X, n->rhs, 0) : BPF_JMP_REG(n->op, X, n->rhs, 0);
+	else
+		j = n->j32 ? BPF_JMP32_IMM(n->op, X, n->k, 0) : BPF_JMP_IMM(n->op, X, n->k, 0);
+	emit_to(g, j, tree_label(t, n->t));
+	t->last_ja_at = -1;
+	if (n->t >= 0 && !t->n[n->t].placed)
+		t->pend[t->npend++] = n->t;
+	tree_place(g, t, n->f, inc_end);
+}
+
+static void fam_trees(struct gen *g)
+{
+	static struct tree t;
+	int Lr;
+	memset(&t, 0, sizeof(t));
+	base_len(g, &t.B, &Lr);
+	t.L = Lr;
+	t.I = reg_pick(g, ANY);
+	t.A = reg_pick(g, ANY);
+	t.K = reg_pick(g, ANY);
+	t.T = temp(g);
+	t.U = temp(g);
+	t.last_ja_at = -1;
+	struct loop lp = new_loop(g, t.I, false);
+	t.lp = &lp;
+	lp.alu32 = lp.alu32 && pct(g, 50);
+	/* the shape: 0 bottom or top test (as new_loop drew), 1 entered at the test,
+	 * 2 entered in the middle (top: i += s; mid: tree), 3 entered at a case,
+	 * 4 top-tested with cases that continue by themselves */
+	static const uint8_t wv[5] = { 32, 14, 16, 14, 24 };
+	int variant = weighted(g, wv, 5);
+	if (variant == 1)
+		lp.entry = ENTRY_TEST;
+	else if (variant == 2)
+		lp.entry = ENTRY_MID;
+	else if (variant == 3)
+		lp.bottom = pct(g, 75);
+	else if (variant == 4)
+		lp.bottom = false;
+	t.top_test = !lp.bottom && lp.entry == ENTRY_TOP;
+	bool inc_first = variant != 2 && pct(g, 20);
+	bool inc_end = variant != 2 && !inc_first;
+	t.exits = pct(g, 40);
+	t.has_join = pct(g, 30);
+	t.bumps = pct(g, 5);
+	t.latch = label(g);
+	t.join = label(g);
+	t.found = label(g);
+
+	/* the key */
+	static const uint8_t wk[4] = { 50, 12, 18, 20 };
+	static const int32_t masks[] = { 1, 3, 7, 7, 15, 15, 31, 63, 255 };
+	int key = weighted(g, wk, 4), ksz = BPF_B, ksh = 0;
+	int16_t koff = 0;
+	int32_t mask = masks[rnd(g, sizeof(masks) / sizeof(masks[0]))], lo = 0, hi = mask;
+	if (key != KEY_IV) {
+		ksz = key == KEY_WIDE ? sizes[1 + rnd(g, 3)] : BPF_B;
+		koff = pct(g, 70) ? 0 : (int16_t)rnd(g, 8);
+		t.ext = koff + size_bytes(ksz);
+		if (key == KEY_WIDE)
+			ksh = (int)rnd(g, 2 * size_bytes(ksz));
+		if (key == KEY_MEMSX && pct(g, 60)) {
+			mask = -1;	/* not masked: -128..127 */
+			lo = -128;
+			hi = 127;
+		} else if (key == KEY_MEM && pct(g, 30)) {
+			mask = -1;	/* not masked: 0..255 */
+			hi = 255;
+		}
+	}
+	int depth = rrange(g, 2, 5);
+	int root = tree_build(g, &t, depth, lo, hi);
+	for (int k = 0; k < t.nleaves; k++) {	/* fall-through cases: into a later one */
+		struct tnode *n = &t.n[t.leaves[k]];
+		if (n->end != LE_LEAF)
+			continue;
+		int after = 0;
+		for (int j = k + 1; j < t.nleaves; j++)
+			after += t.leaves[j] > t.leaves[k];
+		if (!after) {
+			n->end = LE_LATCH;
+			continue;
+		}
+		for (int j = k + 1, pick = (int)rnd(g, (uint64_t)after); j < t.nleaves; j++)
+			if (t.leaves[j] > t.leaves[k] && pick-- == 0) {
+				n->next = t.leaves[j];
+				break;
+			}
+	}
+	int16_t joff = 0;
+	int jsz = sizes[rnd(g, 4)];
+	bool jstore = t.has_join && pct(g, 50);
+	if (jstore)
+		joff = tree_off(g, &t, jsz);
+	int entry_leaf = -1;
+	if (variant == 3) {
+		if (t.nleaves)
+			entry_leaf = t.leaves[rnd(g, t.nleaves)];
+		else
+			lp.entry = ENTRY_TEST;
+	}
+
+	/* the bound: usually as the other families draw it; sometimes exactly where
+	 * the accesses at i end (give or take a byte) */
+	bool inc_before = inc_first || variant == 2;
+	if (pct(g, 30)) {
+		static const int rows[4] = { 0, 1, 3, 4 };
+		int row = rows[rnd(g, 4)];
+		lp.op = &up_ops[row];
+		lp.s = pct(g, 70) ? 1 : (int32_t)(1 + rnd(g, 4));
+		int32_t k = t.ext - 1 + (row == 1 || row == 4) + (inc_before ? lp.s : 0);
+		lp.N = reg_pick(g, ANY);
+		emit(g, BPF_MOV64_REG(lp.N, t.L));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, lp.N, -(k + rrange(g, -1, 1))));
+		emit(g, BPF_MOV64_IMM(t.I, 0));
+	} else {
+		pick_bound(g, &lp, t.B, t.L, true);
+		pick_step(g, &lp, pct(g, 60));
+		mov_imm64(g, t.I, pct(g, 80) ? 0 : pick_i0(g));
+	}
+	emit(g, BPF_MOV64_IMM(t.K, (int32_t)rnd(g, 4)));
+	if (entry_leaf >= 0) {
+		/* enter at a case: what it uses is set up first */
+		form_addr(g, t.A, t.B, t.I);
+		if (lp.bottom && lp.guard)
+			loop_cmp(g, &lp, true, lp.out);
+		lp.guard = false;
+		emit_to(g, BPF_JMP_A(0), t.n[entry_leaf].lab);
+	}
+	loop_begin(g, &lp);
+	if (inc_first || variant == 2)
+		loop_inc(g, &lp);
+	if (variant == 2)
+		bind(g, lp.mid);
+	form_addr(g, t.A, t.B, t.I);
+	switch (key) {
+	case KEY_IV:
+		emit(g, BPF_MOV64_REG(t.K, t.I));
+		break;
+	case KEY_MEMSX:
+		emit(g, BPF_LDX_MEMSX(BPF_B, t.K, t.A, koff));
+		break;
+	default:
+		emit(g, BPF_LDX_MEM(ksz, t.K, t.A, koff));
+		if (ksh)
+			emit(g, BPF_ALU64_IMM(BPF_RSH, t.K, ksh));
+		break;
+	}
+	if (mask >= 0)
+		emit(g, pct(g, 20) ? BPF_ALU32_IMM(BPF_AND, t.K, mask) : BPF_ALU64_IMM(BPF_AND, t.K, mask));
+	t.npend = 0;
+	tree_place(g, &t, root, inc_end);
+	while (t.npend > 0) {
+		int x = t.pend[--t.npend];
+		if (!t.n[x].placed)
+			tree_place(g, &t, x, inc_end);
+	}
+	/* cases sharing a tail: the join, then the latch */
+	if (t.has_join) {
+		tree_bind(g, &t, t.join);
+		if (jstore)
+			emit(g, BPF_STX_MEM(jsz, t.A, t.K, joff));
+		else
+			emit(g, BPF_ALU64_REG(BPF_XOR, 0, t.K));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, 0, 1));
+	}
+	tree_bind(g, &t, t.latch);
+	tree_inc(g, &t, inc_end);
+	loop_end(g, &lp);
+	emit(g, BPF_ALU64_REG(BPF_ADD, 0, t.I));
+	emit(g, BPF_EXIT_INSN());
+	bind(g, t.found);
+	emit(g, BPF_MOV64_REG(0, t.I));
+	emit(g, BPF_ALU64_IMM(BPF_OR, 0, 0x1000));
+	emit(g, BPF_EXIT_INSN());
+}
+
 /* ---- One program ------------------------------------------------------------------------ */
 
 static void generate(struct gen *g, uint64_t index)
@@ -1300,7 +1890,8 @@ static void generate(struct gen *g, uint64_t index)
 	case F_POINTER: fam_pointer(g); break;
 	case F_TWO: fam_two(g); break;
 	case F_SHAPES: fam_shapes(g); break;
-	default: fam_calls(g); break;
+	case F_CALLS: fam_calls(g); break;
+	default: fam_trees(g); break;
 	}
 	resolve(g);
 }
@@ -1502,10 +2093,10 @@ static void print_run(FILE *f, const struct runcfg *rc, const size_t *eng,
  * memory's end by less than 64 bytes), that ran out of budget (drawn: with a
  * budget drawn in [1, 2 x needed]); programs in which the JIT versioned a loop
  * (loops.h: runs them in a fast copy once an entry check passes). */
-enum { S_PROGRAMS, S_REJECTED, S_VERSIONED, S_RUNS, S_OK, S_STOPS, S_READ, S_WRITE, S_NEAR_END, S_BUDGET,
+enum { S_PROGRAMS, S_REJECTED, S_VERSIONED, S_OWED, S_RUNS, S_OK, S_STOPS, S_READ, S_WRITE, S_NEAR_END, S_BUDGET,
        S_DRAWN, S_OTHER, S_MISMATCHES, N_STATS };
 static const char *const stat_names[N_STATS] = {
-	"programs", "rejected", "versioned", "runs", "ok", "stops", "read", "write", "near-end", "budget",
+	"programs", "rejected", "versioned", "owed", "runs", "ok", "stops", "read", "write", "near-end", "budget",
 	"drawn", "other", "mismatch",
 };
 
@@ -1573,6 +2164,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		fs[S_VERSIONED] += jit_versioned_loops(prog->jit) > 0;
+		fs[S_OWED] += jit_owed_loops(prog->jit) > 0;
 		if (verbose)
 			print_program(stdout, &g);
 		for (int run = 0; run < RUNS; run++) {

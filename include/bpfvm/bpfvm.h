@@ -277,6 +277,14 @@ BPFVM_API const struct bpf_insn *bpfvm_prog__insns(const struct bpfvm_prog *prog
  * compiled (no_jit, or no JIT on this machine). */
 BPFVM_API int bpfvm_prog__jited(const struct bpfvm_prog *prog, const void **code, size_t *len,
 				const uint32_t **insn_offsets);
+/* The JIT runs a loop whose bounds it can check once at the loop's entry in a
+ * second, fast copy (no per-access checks for what the entry check covered, no
+ * per-block budget tests). *copy_offsets gets cnt + 1 offsets into the code:
+ * where instruction i's code in its loop's fast copy starts, or UINT32_MAX if
+ * it is in none; [cnt] is where the fast copies end. Returns how many loops have
+ * a fast copy, or -ENOENT without native code. */
+BPFVM_API int bpfvm_prog__jited_loops(const struct bpfvm_prog *prog,
+				      const uint32_t **copy_offsets);
 
 /* ---- Running ------------------------------------------------------------------ */
 enum bpfvm_engine {

@@ -88,6 +88,7 @@ struct jit_image {
 	uint32_t *cb_prologue;	/* per prog->func_starts[k]: its frame prologue */
 	size_t nloops;		/* versioned loops */
 	size_t nowed;		/* of which charged by the decision-tree plan */
+	uint32_t *copy_off;	/* cnt + 1: jit_copy_offsets */
 };
 
 /* ---- Packed fault descriptions (r10d when native code calls into C) ------------ */
@@ -198,6 +199,7 @@ struct jit_state {
 	uint32_t *lv_lbl;	/* per loop: its fixed labels: the checked header
 				 * (after the entry check), then one per fast block */
 	int32_t cur_loop;	/* emitting this loop's fast copy, or -1 */
+	uint32_t *copy_off;	/* per instruction: its code in a fast copy (last pass) */
 	uint32_t *pads;		/* where each alignment padding ends, in emission order
 				 * (this pass's position once emitted, else the
 				 * last's): loop heads and fast copies */
@@ -1718,6 +1720,8 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 	for (size_t j = 0; j < L->nblocks; j++) {
 		size_t i = L->blocks[j], last = i;
 		bind(st, st->lv_lbl[k] + 1 + (uint32_t)j);
+		if (st->copy_off)
+			st->copy_off[i] = (uint32_t)b->pos;	/* the block's charge with it */
 		if (L->calls) {
 			emit_charge(st, i);				/* sub r9, n; jb .copy */
 		} else if (L->charge[j] && st->dual && other) {
@@ -1728,11 +1732,15 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 		other ^= L->charge[j] != 0;
 		st->ahead = L->ahead[j];
 		do {
+			if (st->copy_off && i != L->blocks[j])
+				st->copy_off[i] = (uint32_t)b->pos;
 			if ((st->grouped[i] & G_HEAD) && !st->lv.covered[i])
 				emit_group_check(st, i);
 			last = i;
 			if (fuse_mov_add(st, i)) {
 				last = ++i;
+				if (st->copy_off)
+					st->copy_off[i] = (uint32_t)b->pos;
 			} else {
 				emit_insn(st, i, false);
 				if (b->err && st->err_insn == SIZE_MAX)
@@ -1801,6 +1809,8 @@ static void emit_all(struct jit_state *st)
 		align_to(st, 64, false);
 		emit_fast_loop(st, (int32_t)k);
 	}
+	if (st->copy_off)
+		st->copy_off[st->cnt] = (uint32_t)b->pos;
 	emit_shared(st);
 	for (size_t k = 0; k < st->nstub && !b->err; k++) {
 		struct stub s = st->stubs[k];	/* copy: emitting may grow the array */
@@ -1975,6 +1985,7 @@ static void free_state(struct jit_state *st)
 	free(st->stubs);
 	lv_free(&st->lv);
 	free(st->lv_lbl);
+	free(st->copy_off);
 	free(st->pads);
 }
 
@@ -2029,6 +2040,12 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	if (!st.b.err) {
 		st.b.buf = map;
 		st.b.cap = map_len;
+		st.copy_off = malloc((st.cnt + 1) * sizeof(*st.copy_off));
+		if (!st.copy_off)
+			st.b.err = -ENOMEM;
+		else
+			for (size_t i = 0; i <= st.cnt; i++)
+				st.copy_off[i] = UINT32_MAX;
 		emit_all(&st);
 		if (!st.b.err && st.changed)
 			st.b.err = -EFAULT;
@@ -2073,6 +2090,8 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	img->checked = st.checked;
 	img->uses_stack = st.uses_stack;
 	img->nloops = st.lv.nloops;
+	img->copy_off = st.copy_off;
+	st.copy_off = NULL;
 	for (size_t k = 0; k < st.lv.nloops; k++)
 		img->nowed += st.lv.loops[k].owed;
 	img->tail_entry = st.lbl[lbl_fixed(&st, L_TAIL)];
@@ -2100,6 +2119,7 @@ void jit_free(struct jit_image *img)
 		return;
 	munmap(img->code, img->map_len);
 	free(img->insn_off);
+	free(img->copy_off);
 	free(img->leader);
 	free(img->cb_prologue);
 	free(img);
@@ -2108,6 +2128,11 @@ void jit_free(struct jit_image *img)
 size_t jit_versioned_loops(const struct jit_image *img)
 {
 	return img ? img->nloops : 0;
+}
+
+const uint32_t *jit_copy_offsets(const struct jit_image *img)
+{
+	return img->copy_off;
 }
 
 size_t jit_owed_loops(const struct jit_image *img)

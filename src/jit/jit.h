@@ -137,6 +137,10 @@ size_t jit_versioned_loops(const struct jit_image *img);
  * plan_charges: instructions owed along a path, settled at joins). */
 size_t jit_owed_loops(const struct jit_image *img);
 
+/* Per instruction, where its code in a fast loop copy starts, UINT32_MAX if in
+ * none; [cnt] = where the copies end (bpfvm_prog__jited_loops). */
+const uint32_t *jit_copy_offsets(const struct jit_image *img);
+
 /* The native code and the per-instruction offsets (cnt + 1 of them). */
 void jit_code(const struct jit_image *img, const void **code, size_t *len,
 	      const uint32_t **insn_offsets);
