@@ -259,6 +259,7 @@ void vm_run_init(struct vm_run *run, const struct bpfvm_prog *prog, uint8_t *sta
 	run->stack = stack;
 	run->regions = regions;
 	run->region_cnt = region_cnt;
+	run->hot = 0;
 	run->budget = budget;
 	run->insn_executed = 0;
 	memset(&run->fault, 0, sizeof(run->fault));
@@ -298,13 +299,21 @@ bool vm_run_hold_map(struct bpfvm_map *inner)
 	return true;
 }
 
-bool vm_region_ok(const struct vm_run *run, const struct bpfvm_region *r, size_t n,
-		  uint64_t addr, uint64_t size, bool write)
+const struct bpfvm_region *vm_region_find(const struct bpfvm_region *r, size_t n, uint64_t addr,
+					  uint64_t size, bool write)
 {
 	for (size_t i = 0; i < n; i++, r++)
 		if (r->len >= size && addr - (uint64_t)(uintptr_t)r->addr <= r->len - size &&
 		    (!write || r->writable))
-			return true;
+			return r;
+	return NULL;
+}
+
+bool vm_region_ok(const struct vm_run *run, const struct bpfvm_region *r, size_t n,
+		  uint64_t addr, uint64_t size, bool write)
+{
+	if (vm_region_find(r, n, addr, size, write))
+		return true;
 	const struct vm_dyn_region *d = run->dyn;
 	for (uint32_t i = 0; i < run->dyn_cnt; i++, d++)
 		if (d->len >= size && addr - d->addr <= d->len - size && (!write || d->writable))
@@ -584,6 +593,8 @@ int bpfvm_prog__run_opts(struct bpfvm_prog *prog, struct bpfvm_run_opts *opts)
 	if (engine == run_jit) {
 		/* One set-up for all the runs: the lean path timing loops want. */
 		start_run(&run, prog, stack, regions, nreg, opts->budget, opts->mem);
+		if (nctx)
+			run.hot = (uint32_t)(nreg - nctx);	/* the packet */
 		err = jit_run_repeat(prog->jit, &run, r1, r2, &r0, repeat);
 	}
 	for (uint32_t i = 0; engine != run_jit && i < repeat && !err; i++) {

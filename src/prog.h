@@ -129,6 +129,9 @@ struct vm_run {
 	uint8_t *stack;
 	const struct bpfvm_region *regions;	/* besides the stack */
 	size_t region_cnt;
+	/* The region the JIT tests inline (the rest go out of line): what the
+	 * context points to (the packet) when the type says, else the context. */
+	uint32_t hot;
 	uint64_t budget;			/* 0 = unlimited */
 	uint64_t insn_executed;
 	struct bpfvm_fault fault;
@@ -187,6 +190,10 @@ bool vm_run_hold_map(struct bpfvm_map *inner);
 /* THE out-of-line region check: true if [addr, addr+size) (size >= 1) lies inside
  * one of r[0..n) or one of run's dynamic regions, writable ones when write. The
  * engines pass the static regions they do not test inline; vm_mem_ok all of them. */
+/* The first of r[0..n) that [addr, addr+size) lies inside (writable when write),
+ * or NULL. */
+const struct bpfvm_region *vm_region_find(const struct bpfvm_region *r, size_t n, uint64_t addr,
+					  uint64_t size, bool write);
 bool vm_region_ok(const struct vm_run *run, const struct bpfvm_region *r, size_t n,
 		  uint64_t addr, uint64_t size, bool write);
 

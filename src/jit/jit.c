@@ -57,6 +57,10 @@ struct jit_ctx {
 	const struct jit_image *img;
 	struct bpfvm_fault fault;
 	uint64_t lv_hi;			/* a versioned loop's entry check: the IV's bound */
+	/* The static region the last out-of-line check found (its base, length and
+	 * writable length): the stubs test it before calling C again. The static
+	 * regions do not change while the run lasts. */
+	uint64_t c_base, c_len, c_wlen;
 };
 #define CTX_OFF(f)	((int32_t)offsetof(struct jit_ctx, f))
 _Static_assert(offsetof(struct jit_ctx, zeroed_rbp) + 8 <= 128, "fast-path fields need disp8");
@@ -434,7 +438,15 @@ static uint64_t jit_mem_slow(struct jit_ctx *c, uint64_t addr, uint32_t packed, 
 	uint64_t span = c->stack_top - rbp + BPFVM_STACK_SIZE;
 	if (addr - (c->stack_top - span) <= span - size)
 		return 1;
-	if (vm_region_ok(c->run, c->run->regions, c->run->region_cnt, addr, size, write))
+	const struct bpfvm_region *r = vm_region_find(c->run->regions, c->run->region_cnt, addr,
+						      size, write);
+	if (r) {
+		c->c_base = (uint64_t)(uintptr_t)r->addr;	/* the stubs' cache */
+		c->c_len = r->len;
+		c->c_wlen = r->writable ? r->len : 0;
+		return 1;
+	}
+	if (vm_region_ok(c->run, NULL, 0, addr, size, write))
 		return 1;
 	record(c, write ? BPFVM_FAULT_WRITE : BPFVM_FAULT_READ, packed, addr, (uint32_t)size, left);
 	return 0;
@@ -1277,6 +1289,22 @@ static void stub_give_back(struct jit_state *st, const struct stub *s, bool give
 		x86_alu_ri(&st->b, true, give ? ALU_ADD : ALU_SUB, LEFT, s->ahead);	/* add/sub r9, ahead */
 }
 
+/* In a check's stub, address in r11: back if [r11, r11 + size) lies in the
+ * static region the last call into C found (ctx.c_base/c_len). */
+static void emit_cached_region(struct jit_state *st, const struct stub *s)
+{
+	struct x86_buf *b = &st->b;
+	int size = (int)(s->arg & PK_LOW);
+	x86_lea(b, R10, R11, size);				/* lea r10, [r11 + size] */
+	x86_alu_rm(b, true, ALU_SUB, R10, CTX, CTX_OFF(c_base));	/* sub r10, [c_base] */
+	x86_alu_rm(b, true, ALU_CMP, R10, CTX, s->arg & PK_WRITE ? CTX_OFF(c_wlen) :
+		   CTX_OFF(c_len));				/* cmp r10, [c_len] */
+	size_t miss = fwd8(st, CC_A);				/* ja .miss */
+	x86_alu_ri(b, true, ALU_CMP, R10, size);		/* cmp r10, size */
+	jump(st, CC_AE, s->ret);				/* jae back */
+	land8(st, miss);					/* .miss: */
+}
+
 static void emit_stub(struct jit_state *st, const struct stub *s)
 {
 	struct x86_buf *b = &st->b;
@@ -1292,6 +1320,7 @@ static void emit_stub(struct jit_state *st, const struct stub *s)
 		x86_alu_rm(b, true, ALU_CMP, R11, CTX, CTX_OFF(top_lim[si]));	/* cmp r11, [top - size] */
 		jump(st, CC_BE, s->ret);			/* jbe back */
 		land8(st, below);				/* .other: */
+		emit_cached_region(st, s);
 		stub_give_back(st, s, true);
 		x86_mov_ri32(b, R10, s->arg);			/* mov r10d, packed */
 		call_label(st, lbl_fixed(st, L_CHK_MEM));	/* call .chk_mem */
@@ -1300,6 +1329,7 @@ static void emit_stub(struct jit_state *st, const struct stub *s)
 		break;
 	}
 	case STUB_MEM:
+		emit_cached_region(st, s);
 		stub_give_back(st, s, true);
 		x86_mov_ri32(b, R10, s->arg);			/* mov r10d, packed */
 		call_label(st, lbl_fixed(st, L_CHK_MEM));	/* call .chk_mem */
@@ -2237,9 +2267,10 @@ int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1,
 	uint64_t len = 0;
 	bool writable = false;
 	if (run->region_cnt) {
-		c.m_base = (uint64_t)(uintptr_t)run->regions[0].addr;
-		len = run->regions[0].len;
-		writable = run->regions[0].writable;
+		const struct bpfvm_region *h = &run->regions[run->hot < run->region_cnt ? run->hot : 0];
+		c.m_base = (uint64_t)(uintptr_t)h->addr;
+		len = h->len;
+		writable = h->writable;
 	}
 	for (int k = 0; k < 4; k++) {
 		uint64_t size = 1u << k;
@@ -2249,6 +2280,7 @@ int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1,
 	}
 	memset(&c.fault, 0, sizeof(c.fault));
 	memset(&run->fault, 0, sizeof(run->fault));
+	c.c_base = c.c_len = c.c_wlen = 0;	/* nothing cached: no region ends at 0 */
 	struct vm_run *const prev = vm_current_run;
 	vm_current_run = run;
 	uint64_t v = 0;

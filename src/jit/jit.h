@@ -26,15 +26,19 @@
  *
  * Checked mode (the interpreter's rules, bit for bit):
  *  - memory: [addr, addr+size) must lie in the stack in use ([rbp-512, top of the
- *    main frame)), the first region (the context memory) or another region, static
- *    or dynamic (map values, ring-buffer records that helpers added during the
- *    run). Through r10 the stack and then the context memory are tested inline;
- *    through any other register only the context memory is (lea, sub, cmp, jae),
- *    the stack in the out-of-line stub; the rest is tested in C (jit_mem_slow ->
- *    vm_region_ok, which reads the dynamic table at check time). Stack accesses
- *    through r10 whose offset is in [-512, -size] are statically safe and carry no
- *    check. The context memory's base lives in a callee-saved register that no
- *    BPF register of the program uses (r6-r9 unused), else it is read from ctx.
+ *    main frame)) or a region, static (the context memory, the embedder's, global
+ *    data, what the context points to) or dynamic (map values, ring-buffer records
+ *    that helpers added during the run). One static region is the "context
+ *    memory" the code tests inline (run->hot: the packet for types whose context
+ *    points to one, else the context itself). Through r10 the stack and then that
+ *    region are tested inline; through any other register only that region is
+ *    (lea, sub, cmp, jae), then in the out-of-line stub the stack and the static
+ *    region the last call into C found (ctx.c_base: static regions do not change
+ *    during a run), then C (jit_mem_slow -> vm_region_find / vm_region_ok, which
+ *    reads the dynamic table at check time). Stack accesses through r10 whose
+ *    offset is in [-512, -size] are statically safe and carry no check. The
+ *    context memory's base lives in a callee-saved register that no BPF register
+ *    of the program uses (r6-r9 unused), else it is read from ctx.
  *  - grouped checks: in a basic block, two or more accesses through one register
  *    (not r10) with no write of it in between are checked once, before the first,
  *    for their whole span in the context memory; the members then carry no check.
