@@ -16,8 +16,8 @@
  * Programs (raw type: r1 = memory, r2 = its length; one in ten is a tracepoint
  * program instead, whose context is read-only and whose first instruction sets
  * r2 to the context's fixed length) are built with insn.h's macros from a
- * splitmix64 PRNG seeded from SEED and the program's index, in six families
- * (program i is of family i % 6):
+ * splitmix64 PRNG seeded from SEED and the program's index, in seven families
+ * (program i is of family i % 7):
  *   1 counted index loops: i0 (0, small, past the bound, negative, huge),
  *     constant or register step (0 and huge included), bottom continue test or
  *     top exit test (with or without a guard), < <= != s< s<= (also swapped,
@@ -42,7 +42,26 @@
  *     unrolled by 2 or 4 followed by its remainder loop;
  *   6 calls in the loop: a deterministic helper (one that stops the run for
  *     some arguments), local calls that access memory or change the caller's
- *     spilled bound, and loops inside a subprogram whose r1 is not the context.
+ *     spilled bound, and loops inside a subprogram whose r1 is not the context;
+ *   7 decision trees: per iteration a key (a byte or word loaded at base + i,
+ *     masked, sign-extended or shifted; or i itself) switched on as clang
+ *     compiles a switch without a jump table: compare chains and a binary
+ *     search (== != s> > >= < s<= ..., jmp32 too, range checks k - lo > span,
+ *     bit tests, a table entry at a data-dependent address, i or the length),
+ *     depth 2..5, cases shared by several compares or empty (straight to the
+ *     latch); cases do ALU ops on r0 (mod by the key too), load and store at
+ *     base + i + off, load from tables at base + (key << s) or base + i + key
+ *     (not covered by the entry check: they may fault anywhere, also two
+ *     accesses through one such pointer, checked as a group), store at
+ *     base + i + key, fall into a later case, go to a join block, break out
+ *     of the loop (at their end or in their middle, after a table load), or
+ *     in top-tested loops increment and jump back themselves; entered at the
+ *     top, at the test, in the middle (top: i += s; mid: tree) or at a case;
+ *     with bounds as in 1, or where the accesses at base + i end exactly.
+ *     These are the loops whose fast copy the JIT charges by the
+ *     decision-tree plan (instructions owed along a path, settled at joins;
+ *     loops.c, plan_charges), so a fault, an exit or a fall-back to the
+ *     checked code while instructions are owed must still count exactly.
  * Every program runs RUNS times, each with its own memory (0..300 bytes, random
  * contents or patterns, or exactly the length an earlier run's fault just past
  * the end asked for; placed in an arena whose other bytes are compared too;
@@ -53,7 +72,10 @@
  *
  * Besides agreement, the test checks that every family produces runs that
  * return, runs that fault on memory, runs that fault just past the end of the
- * memory and runs whose drawn budget ran out, so the generator keeps its reach.
+ * memory and runs whose drawn budget ran out, that the JIT versions loops in
+ * more than a quarter of every family's programs, and that it charges them by
+ * the decision-tree plan in more than a quarter of the trees' ("owed"), so the
+ * generator keeps its reach.
  *
  * Usage: test_loops [--count N] [--prog K] [--verbose]
  *   --prog K   only program K (as a mismatch report names it), printed with
@@ -76,7 +98,7 @@
 #include "testutil.h"
 
 #define SEED		0x100b5eed2024c0deull
-#define DEFAULT_COUNT	60000	/* programs */
+#define DEFAULT_COUNT	56000	/* programs: 8000 per family */
 #define RUNS		5	/* runs per program */
 #define MAX_REPORTS	10	/* mismatches printed in full */
 #define DEFAULT_BUDGET	20000	/* instructions: far more than any loop here needs */
@@ -1292,9 +1314,11 @@ static void fam_calls(struct gen *g)
  * do a few ALU ops on r0, load or store at the induction variable's address,
  * load from a table at a data-dependent address (unchecked by the loop's entry
  * check: it may fault anywhere), store at base + i + key, fall into another
- * case, go to a join block, leave the loop, or (top-tested loops) increment
- * and jump back themselves. Cases may be shared by several compares; a
- * compare may go straight to the latch (an empty case) or out of the loop. */
+ * case, go to a join block, leave the loop (at their end, or in their middle
+ * after a table load: the first half then ends without settling what its path
+ * owes), or (top-tested loops) increment and jump back themselves. Cases may
+ * be shared by several compares; a compare may go straight to the latch (an
+ * empty case) or out of the loop. */
 
 #define TREE_MAX	24	/* compares and leaves */
 enum { TO_LATCH = -1, TO_OUT = -2, TO_FOUND = -3, TO_JOIN = -4 };	/* non-node targets */
@@ -1303,10 +1327,11 @@ enum { LO_ALU, LO_LOAD, LO_STORE, LO_TABLE, LO_TSTORE, LO_TPAIR };
 enum { LE_LATCH, LE_JOIN, LE_LEAF, LE_OUT, LE_FOUND, LE_RET, LE_BACK, LE_BUMP };
 enum { KEY_MEM, KEY_MEMSX, KEY_WIDE, KEY_IV };
 
-/* One leaf operation. */
+/* One leaf operation. LO_TABLE, LO_TPAIR: the address is base + (key << op), or
+ * with from_iv base + i + key; LO_TPAIR stores rather than loads when imm != 0. */
 struct lop {
 	int kind, op, sz, src;	/* src: a register, or -1 for imm */
-	bool alu32, from_iv;	/* LO_TABLE: base + i + key rather than base + key << sh */
+	bool alu32, from_iv;
 	int16_t off, off2;
 	int32_t imm;
 };
@@ -2092,12 +2117,13 @@ static void print_run(FILE *f, const struct runcfg *rc, const size_t *eng,
  * helper stopped, that faulted on memory (near-end: the access reached past the
  * memory's end by less than 64 bytes), that ran out of budget (drawn: with a
  * budget drawn in [1, 2 x needed]); programs in which the JIT versioned a loop
- * (loops.h: runs them in a fast copy once an entry check passes). */
-enum { S_PROGRAMS, S_REJECTED, S_VERSIONED, S_OWED, S_RUNS, S_OK, S_STOPS, S_READ, S_WRITE, S_NEAR_END, S_BUDGET,
-       S_DRAWN, S_OTHER, S_MISMATCHES, N_STATS };
+ * (loops.h: runs them in a fast copy once an entry check passes), and in which
+ * it charges one by the decision-tree plan (owed: jit_owed_loops). */
+enum { S_PROGRAMS, S_REJECTED, S_VERSIONED, S_OWED, S_RUNS, S_OK, S_STOPS, S_READ, S_WRITE,
+       S_NEAR_END, S_BUDGET, S_DRAWN, S_OTHER, S_MISMATCHES, N_STATS };
 static const char *const stat_names[N_STATS] = {
-	"programs", "rejected", "versioned", "owed", "runs", "ok", "stops", "read", "write", "near-end", "budget",
-	"drawn", "other", "mismatch",
+	"programs", "rejected", "versioned", "owed", "runs", "ok", "stops", "read", "write",
+	"near-end", "budget", "drawn", "other", "mismatch",
 };
 
 static double now_s(void)
@@ -2256,7 +2282,7 @@ int main(int argc, char **argv)
 	CHECK(all[S_REJECTED] == 0, "%" PRIu64 " generated programs were rejected",
 	      all[S_REJECTED]);
 	CHECK(wrong_engine == 0, "%" PRIu64 " runs did not use the engine asked for", wrong_engine);
-	if (!single && count >= 6000) {
+	if (!single && count >= 7000) {
 		/* the families make what they claim */
 		for (int f = 0; f < N_FAMILIES; f++) {
 			const uint64_t *s = st[f];
@@ -2272,6 +2298,11 @@ int main(int argc, char **argv)
 			CHECK(st[f][S_VERSIONED] * 4 > st[f][S_PROGRAMS],
 			      "%s: the JIT versioned loops in only %" PRIu64 " of %" PRIu64 " programs",
 			      family_names[f], st[f][S_VERSIONED], st[f][S_PROGRAMS]);
+		/* and charges the trees by the decision-tree plan (instructions owed) */
+		if (have_jit)
+			CHECK(st[F_TREES][S_OWED] * 4 > st[F_TREES][S_PROGRAMS],
+			      "%s: the decision-tree plan in only %" PRIu64 " of %" PRIu64 " programs",
+			      family_names[F_TREES], st[F_TREES][S_OWED], st[F_TREES][S_PROGRAMS]);
 	}
 	return test_summary();
 }
