@@ -109,6 +109,35 @@ static int cfg_build(struct cfg *g, const struct bpf_insn *code, size_t cnt, con
 	return 0;
 }
 
+/* Iterative depth-first search from start: appends the blocks it reaches to out[]
+ * in postorder. A successor s is followed when keep (may be NULL) allows it and
+ * seen[idx ? idx[s] : s] is not set yet; stk holds 2 entries per block. */
+static size_t dfs_postorder(const struct cfg *g, int32_t start,
+			    bool (*keep)(const void *ctx, int32_t s), const void *ctx,
+			    uint8_t *seen, const int32_t *idx, uint32_t *stk, int32_t *out, size_t n)
+{
+	size_t sp = 0;
+	seen[idx ? idx[start] : start] = 1;
+	stk[sp++] = (uint32_t)start;
+	stk[sp++] = 0;
+	while (sp) {
+		uint32_t b = stk[sp - 2], k = stk[sp - 1];
+		if (k < 2) {
+			stk[sp - 1]++;
+			int32_t s = g->succ[2 * b + k];
+			if (s != NO_BLOCK && (!keep || keep(ctx, s)) && !seen[idx ? idx[s] : s]) {
+				seen[idx ? idx[s] : s] = 1;
+				stk[sp++] = (uint32_t)s;
+				stk[sp++] = 0;
+			}
+			continue;
+		}
+		out[n++] = (int32_t)b;
+		sp -= 2;
+	}
+	return n;
+}
+
 /* Cooper, Harvey and Kennedy's iterative dominators over a reverse postorder from
  * a virtual root (index nb) whose successors are the roots. */
 static int cfg_dominators(struct cfg *g, const size_t *roots, size_t nroots)
@@ -130,29 +159,11 @@ static int cfg_dominators(struct cfg *g, const size_t *roots, size_t nroots)
 	size_t n = 0;
 	for (size_t r = 0; r < nroots; r++) {
 		int32_t rb = g->bid[roots[r]];
-		if (rb == NO_BLOCK || seen[rb])
-			continue;
-		size_t sp = 0;
-		seen[rb] = 1;
-		stk[sp++] = (uint32_t)rb;
-		stk[sp++] = 0;
-		while (sp) {
-			uint32_t b = stk[sp - 2], k = stk[sp - 1];
-			if (k < 2) {
-				stk[sp - 1]++;
-				int32_t s = g->succ[2 * b + k];
-				if (s != NO_BLOCK && !seen[s]) {
-					seen[s] = 1;
-					stk[sp++] = (uint32_t)s;
-					stk[sp++] = 0;
-				}
-				continue;
-			}
-			sp -= 2;
-			po[b] = (uint32_t)n;
-			rpo[n++] = (int32_t)b;
-		}
+		if (rb != NO_BLOCK && !seen[rb])
+			n = dfs_postorder(g, rb, NULL, NULL, seen, NULL, stk, rpo, n);
 	}
+	for (size_t k = 0; k < n; k++)
+		po[rpo[k]] = (uint32_t)k;
 	/* rpo[] holds a postorder; walk it backwards. */
 	for (size_t b = 0; b <= nb; b++)
 		g->idom[b] = NO_BLOCK;
@@ -361,6 +372,13 @@ struct lwork {
 };
 
 static bool in_loop(const struct lwork *w, int32_t b) { return b != NO_BLOCK && w->local[b] >= 0; }
+
+/* The iteration's edges: inside the loop, not back to the header. */
+static bool in_body(const void *ctx, int32_t s)
+{
+	const struct lwork *w = ctx;
+	return in_loop(w, s) && s != w->header;
+}
 
 /* Whether a memory access needs no range: through r10 within the frame. */
 static bool stack_static(int breg, int32_t off, int size)
@@ -982,25 +1000,8 @@ static int analyse_loop(struct lwork *w, struct lv_loop *L, uint8_t *covered)
 		free(latch);
 		return -ENOMEM;
 	}
-	size_t n = 0, sp = 0, nlatch = 0;
-	seen[w->local[w->header]] = 1;
-	stk[sp++] = (uint32_t)w->header;
-	stk[sp++] = 0;
-	while (sp) {
-		uint32_t b = stk[sp - 2], k = stk[sp - 1];
-		if (k < 2) {
-			stk[sp - 1]++;
-			int32_t s = g->succ[2 * b + k];
-			if (in_loop(w, s) && s != w->header && !seen[w->local[s]]) {
-				seen[w->local[s]] = 1;
-				stk[sp++] = (uint32_t)s;
-				stk[sp++] = 0;
-			}
-			continue;
-		}
-		order[n++] = (int32_t)b;
-		sp -= 2;
-	}
+	size_t nlatch = 0;
+	size_t n = dfs_postorder(g, w->header, in_body, w, seen, w->local, stk, order, 0);
 	int err = 0;
 	if (n != w->nbl) {
 		err = 0;	/* some block unreachable without the header: not natural */
