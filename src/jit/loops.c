@@ -254,28 +254,64 @@ static bool dominates(const struct cfg *g, int32_t a, int32_t b)
 
 /* ---- Symbolic values ------------------------------------------------------------ */
 
-/* sym1 + sym2 + c, symbols in ascending order (LV_NONE last), or top (unknown). */
+/* sym1 + sym2 + c + d: symbols in ascending order (LV_NONE last), c exact (wrapping),
+ * d an unknown integer in [dlo, dhi] (0 for an exact form: a value the program
+ * computed from what it loaded, a header length say, bounded by masks, shifts and
+ * the conditional jumps it passed), or top (unknown). */
 struct form {
 	int8_t s[2];
 	bool top;
 	uint64_t c;
+	int64_t dlo, dhi;
 };
 
-static const struct form TOP = { { LV_NONE, LV_NONE }, true, 0 };
+/* Bounded terms stay within +-DLIM, so sums of a few never overflow and stay far
+ * below the 2^47 the entry check allows for any value. */
+#define DLIM	(INT64_C(1) << 40)
 
-static struct form f_const(uint64_t c) { return (struct form){ { LV_NONE, LV_NONE }, false, c }; }
-static struct form f_sym(int s) { return (struct form){ { (int8_t)s, LV_NONE }, false, 0 }; }
+static const struct form TOP = { { LV_NONE, LV_NONE }, true, 0, 0, 0 };
+
+static struct form f_const(uint64_t c) { return (struct form){ { LV_NONE, LV_NONE }, false, c, 0, 0 }; }
+static struct form f_sym(int s) { return (struct form){ { (int8_t)s, LV_NONE }, false, 0, 0, 0 }; }
+static bool f_exact(struct form f) { return !f.top && f.dlo == 0 && f.dhi == 0; }
+
+/* A form without symbols: the constant c + [lo, hi] (normalised: exact if lo == hi),
+ * top when the bounds leave +-DLIM. */
+static struct form f_range(int64_t lo, int64_t hi)
+{
+	if (lo > hi || lo < -DLIM || hi > DLIM)
+		return TOP;
+	return (struct form){ { LV_NONE, LV_NONE }, false, (uint64_t)lo, 0, hi - lo };
+}
+
+/* The value range of a form without symbols, if it is a small one. */
+static bool f_bounds(struct form f, int64_t *lo, int64_t *hi)
+{
+	if (f.top || f.s[0] != LV_NONE)
+		return false;
+	int64_t c = (int64_t)f.c;
+	if (c < -DLIM || c > DLIM)
+		return f_exact(f) ? (*lo = *hi = c, true) : false;
+	*lo = c + f.dlo;
+	*hi = c + f.dhi;
+	return true;
+}
 
 static bool f_eq(struct form a, struct form b)
 {
-	return a.top == b.top && (a.top || (a.s[0] == b.s[0] && a.s[1] == b.s[1] && a.c == b.c));
+	return a.top == b.top && (a.top || (a.s[0] == b.s[0] && a.s[1] == b.s[1] && a.c == b.c &&
+					    a.dlo == b.dlo && a.dhi == b.dhi));
 }
 
 static int f_nsyms(struct form f) { return (f.s[0] != LV_NONE) + (f.s[1] != LV_NONE); }
 
+/* The bounded terms of a + b and a - b: top when they would leave +-DLIM. */
+static bool d_ok(int64_t lo, int64_t hi) { return lo >= -DLIM && hi <= DLIM; }
+
 static struct form f_add(struct form a, struct form b)
 {
-	if (a.top || b.top || f_nsyms(a) + f_nsyms(b) > 2)
+	if (a.top || b.top || f_nsyms(a) + f_nsyms(b) > 2 ||
+	    !d_ok(a.dlo + b.dlo, a.dhi + b.dhi))
 		return TOP;
 	int8_t v[4] = { a.s[0], a.s[1], b.s[0], b.s[1] }, out[2] = { LV_NONE, LV_NONE };
 	int n = 0;
@@ -287,26 +323,108 @@ static struct form f_add(struct form a, struct form b)
 		out[0] = out[1];
 		out[1] = t;
 	}
-	return (struct form){ { out[0], out[1] }, false, a.c + b.c };
+	return (struct form){ { out[0], out[1] }, false, a.c + b.c, a.dlo + b.dlo, a.dhi + b.dhi };
 }
 
 static struct form f_sub(struct form a, struct form b)
 {
-	if (a.top || b.top)
+	if (a.top || b.top || !d_ok(a.dlo - b.dhi, a.dhi - b.dlo))
 		return TOP;
+	int64_t dlo = a.dlo - b.dhi, dhi = a.dhi - b.dlo;
+	struct form r;
 	if (f_nsyms(b) == 0) {
-		a.c -= b.c;
+		r = a;
+	} else if (a.s[0] == b.s[0] && a.s[1] == b.s[1]) {
+		r = f_const(0);
+	} else if (f_nsyms(b) == 1 && f_nsyms(a) == 2 && (a.s[0] == b.s[0] || a.s[1] == b.s[0])) {
+		r = f_sym(a.s[0] == b.s[0] ? a.s[1] : a.s[0]);
+	} else {
+		return TOP;
+	}
+	r.c = a.c - b.c;
+	r.dlo = dlo;
+	r.dhi = dhi;
+	return r;
+}
+
+/* Where paths meet: the same symbols keep a form (the constants' hull as the
+ * bounded term when they differ), different ones make it top. */
+static struct form f_join(struct form a, struct form b)
+{
+	if (f_eq(a, b))
 		return a;
+	if (a.top || b.top || a.s[0] != b.s[0] || a.s[1] != b.s[1])
+		return TOP;
+	int64_t ca = (int64_t)a.c, cb = (int64_t)b.c;
+	if (ca < -DLIM || ca > DLIM || cb < -DLIM || cb > DLIM)
+		return TOP;
+	int64_t lo = ca + a.dlo < cb + b.dlo ? ca + a.dlo : cb + b.dlo;
+	int64_t hi = ca + a.dhi > cb + b.dhi ? ca + a.dhi : cb + b.dhi;
+	if (!d_ok(lo, hi))
+		return TOP;
+	a.c = 0;
+	a.dlo = lo;
+	a.dhi = hi;
+	return a;
+}
+
+/* A 64- or 32-bit ALU operation on values without symbols, by their ranges: the
+ * masks, shifts and or's a program uses on a loaded field. Top if unknown. */
+static struct form f_alu_range(int row, struct form x, struct form y)
+{
+	int64_t lo, hi, ylo, yhi;
+	if (!f_bounds(x, &lo, &hi) || !f_bounds(y, &ylo, &yhi) || ylo != yhi)
+		return TOP;
+	bool w32 = isa_rows[row].bits == 32;
+	int64_t k = ylo;
+	if (w32) {
+		/* the 32-bit operation equals the 64-bit one while everything stays
+		 * in [0, 2^32) (checked on the result below); the immediate is the
+		 * low 32 bits */
+		if (lo < 0 || hi > (int64_t)UINT32_MAX)
+			return TOP;
+		k = (int64_t)(uint32_t)k;
 	}
-	if (a.s[0] == b.s[0] && a.s[1] == b.s[1])
-		return f_const(a.c - b.c);
-	if (f_nsyms(b) == 1 && f_nsyms(a) == 2 && (a.s[0] == b.s[0] || a.s[1] == b.s[0])) {
-		int8_t keep = a.s[0] == b.s[0] ? a.s[1] : a.s[0];
-		struct form r = f_sym(keep);
-		r.c = a.c - b.c;
-		return r;
+	int64_t rlo, rhi;
+	switch (row) {
+	case ISA_AND64_IMM: case ISA_AND32_IMM: case ISA_AND64_REG: case ISA_AND32_REG:
+		if (k < 0)
+			return TOP;
+		rlo = 0;
+		rhi = lo >= 0 && hi < k ? hi : k;
+		break;
+	case ISA_OR64_IMM: case ISA_OR32_IMM: case ISA_OR64_REG: case ISA_OR32_REG:
+		if (k < 0 || lo < 0)
+			return TOP;
+		rlo = lo > k ? lo : k;
+		rhi = hi + k;
+		break;
+	case ISA_LSH64_IMM: case ISA_LSH32_IMM: case ISA_LSH64_REG: case ISA_LSH32_REG:
+		if (lo < 0 || k < 0 || k >= (w32 ? 32 : 64) || (hi >> (62 - k)) != 0)
+			return TOP;
+		rlo = lo << k;
+		rhi = hi << k;
+		break;
+	case ISA_RSH64_IMM: case ISA_RSH32_IMM: case ISA_RSH64_REG: case ISA_RSH32_REG:
+		if (lo < 0 || k < 0 || k >= (w32 ? 32 : 64))
+			return TOP;
+		rlo = lo >> k;
+		rhi = hi >> k;
+		break;
+	case ISA_ADD32_IMM: case ISA_ADD32_REG:
+		rlo = lo + k;
+		rhi = hi + k;
+		break;
+	case ISA_SUB32_IMM: case ISA_SUB32_REG:
+		rlo = lo - k;
+		rhi = hi - k;
+		break;
+	default:
+		return TOP;
 	}
-	return TOP;
+	if (w32 && (rlo < 0 || rhi > (int64_t)UINT32_MAX))
+		return TOP;
+	return f_range(rlo, rhi);
 }
 
 struct state {
@@ -317,11 +435,9 @@ struct state {
 static void st_merge(struct state *into, const struct state *from)
 {
 	for (int k = 0; k < 11; k++)
-		if (!f_eq(into->r[k], from->r[k]))
-			into->r[k] = TOP;
+		into->r[k] = f_join(into->r[k], from->r[k]);
 	for (int k = 0; k < LV_NSLOT; k++)
-		if (!f_eq(into->slot[k], from->slot[k]))
-			into->slot[k] = TOP;
+		into->slot[k] = f_join(into->slot[k], from->slot[k]);
 }
 
 /* The slots [off, off + size) overlaps, as a mask. */
@@ -498,6 +614,29 @@ static int exec_block(struct lwork *w, int32_t b, struct state *st)
 			else
 				v = TOP;
 			break;
+		/* loaded fields: bounded by their size */
+		case ISA_LDXB: v = f_range(0, 0xff); break;
+		case ISA_LDXH: v = f_range(0, 0xffff); break;
+		case ISA_LDXW: v = f_range(0, 0xffffffff); break;
+		case ISA_LDXSB: v = f_range(-0x80, 0x7f); break;
+		case ISA_LDXSH: v = f_range(-0x8000, 0x7fff); break;
+		case ISA_LDXSW: v = f_range(-0x80000000LL, 0x7fffffff); break;
+		case ISA_MOV32_REG: {
+			int64_t lo, hi;
+			v = f_bounds(st->r[s], &lo, &hi) && lo >= 0 && hi <= (int64_t)UINT32_MAX ?
+			    st->r[s] : TOP;
+			break;
+		}
+		case ISA_AND64_IMM: case ISA_AND32_IMM: case ISA_OR64_IMM: case ISA_OR32_IMM:
+		case ISA_LSH64_IMM: case ISA_LSH32_IMM: case ISA_RSH64_IMM: case ISA_RSH32_IMM:
+		case ISA_ADD32_IMM: case ISA_SUB32_IMM:
+			v = f_alu_range(row, st->r[d], f_const((uint64_t)imm));
+			break;
+		case ISA_AND64_REG: case ISA_AND32_REG: case ISA_OR64_REG: case ISA_OR32_REG:
+		case ISA_LSH64_REG: case ISA_LSH32_REG: case ISA_RSH64_REG: case ISA_RSH32_REG:
+		case ISA_ADD32_REG: case ISA_SUB32_REG:
+			v = f_alu_range(row, st->r[d], st->r[s]);
+			break;
 		default:
 			set = false;
 			break;
@@ -514,6 +653,59 @@ static int exec_block(struct lwork *w, int32_t b, struct state *st)
 
 /* One symbolic pass over the loop from the header state h; fills w->out and, with
  * w->record, the accesses and test candidates. */
+/* The states on the two edges out of a block ending in a conditional jump that
+ * compares a bounded value without symbols with a constant: each edge knows the
+ * comparison's outcome. Values in [0, 2^31) compare alike signed and unsigned, in
+ * 32 and in 64 bits, which is all this narrows. */
+static void narrow(const struct bpf_insn *in, struct state *taken, struct state *fall)
+{
+	int row = in->code;
+	if (row >= ISA__COUNT || !isa_is_cond_jump(row) || in->dst_reg > 9)
+		return;
+	int64_t lo, hi, k, klo;
+	struct form x = taken->r[in->dst_reg];
+	if (!f_bounds(x, &lo, &hi) || lo < 0 || hi >= INT64_C(1) << 31)
+		return;
+	if (isa_rows[row].fmt == ISA_FMT_JCOND_K) {
+		k = in->imm;
+	} else if (in->src_reg > 10 || !f_bounds(taken->r[in->src_reg], &klo, &k) || klo != k) {
+		return;
+	}
+	if (k < 0 || k >= INT64_C(1) << 31)
+		return;
+	const char *op = isa_rows[row].kop;
+	if (op[0] == 's')
+		op++;		/* signed and unsigned agree here */
+	int64_t tlo = lo, thi = hi, flo = lo, fhi = hi;
+	if (!strcmp(op, "<")) {
+		thi = hi < k - 1 ? hi : k - 1;
+		flo = lo > k ? lo : k;
+	} else if (!strcmp(op, "<=")) {
+		thi = hi < k ? hi : k;
+		flo = lo > k + 1 ? lo : k + 1;
+	} else if (!strcmp(op, ">")) {
+		tlo = lo > k + 1 ? lo : k + 1;
+		fhi = hi < k ? hi : k;
+	} else if (!strcmp(op, ">=")) {
+		tlo = lo > k ? lo : k;
+		fhi = hi < k - 1 ? hi : k - 1;
+	} else if (!strcmp(op, "==")) {
+		tlo = thi = k;
+	} else if (!strcmp(op, "!=")) {
+		flo = fhi = k;
+	} else {
+		return;
+	}
+	/* an empty side cannot be taken: leave it as it was (sound, if loose) */
+	if (tlo <= thi)
+		taken->r[in->dst_reg] = f_range(tlo, thi);
+	if (flo <= fhi)
+		fall->r[in->dst_reg] = f_range(flo, fhi);
+}
+
+/* One symbolic pass over the loop from the header state h; fills w->out (per
+ * block, the states on its taken and fall-through edges) and, with w->record,
+ * the accesses and test candidates. */
 static int sym_pass(struct lwork *w, const struct state *h, struct state *backedge)
 {
 	const struct cfg *g = w->g;
@@ -530,11 +722,16 @@ static int sym_pass(struct lwork *w, const struct state *h, struct state *backed
 				int32_t p = (int32_t)g->pred[e];
 				if (!in_loop(w, p))
 					continue;
-				if (first)
-					st = w->out[w->local[p]];
-				else
-					st_merge(&st, &w->out[w->local[p]]);
-				first = false;
+				for (int q = 0; q < 2; q++) {
+					if (g->succ[2 * p + q] != b)
+						continue;
+					const struct state *o = &w->out[2 * (size_t)w->local[p] + (size_t)q];
+					if (first)
+						st = *o;
+					else
+						st_merge(&st, o);
+					first = false;
+				}
 			}
 			if (first)
 				return -EINVAL;	/* cannot happen in a natural loop */
@@ -542,13 +739,15 @@ static int sym_pass(struct lwork *w, const struct state *h, struct state *backed
 		int err = exec_block(w, b, &st);
 		if (err)
 			return err;
-		w->out[w->local[b]] = st;
-		for (int s = 0; s < 2; s++)
-			if (g->succ[2 * b + s] == w->header) {
+		struct state *o = &w->out[2 * (size_t)w->local[b]];
+		o[0] = o[1] = st;
+		narrow(&w->code[g->last[b]], &o[0], &o[1]);
+		for (int q = 0; q < 2; q++)
+			if (g->succ[2 * b + q] == w->header) {
 				if (!have_be)
-					*backedge = st;
+					*backedge = o[q];
 				else
-					st_merge(backedge, &st);
+					st_merge(backedge, &o[q]);
 				have_be = true;
 			}
 	}
@@ -571,12 +770,12 @@ static void classify(const struct state *be, struct ivinfo *iv)
 		struct form f = be->r[r];
 		iv->kind[r] = K_TOP;
 		iv->step_reg[r] = LV_NONE;
-		if (r == 10 || (!f.top && f.s[0] == r && f.s[1] == LV_NONE && f.c == 0))
+		if (r == 10 || (f_exact(f) && f.s[0] == r && f.s[1] == LV_NONE && f.c == 0))
 			iv->kind[r] = K_INV;
 	}
 	for (int r = 0; r < 10; r++) {
 		struct form f = be->r[r];
-		if (f.top || iv->kind[r] == K_INV)
+		if (!f_exact(f) || iv->kind[r] == K_INV)
 			continue;
 		if (f.s[0] == r && f.s[1] == LV_NONE && (int64_t)f.c > 0 && fits32((int64_t)f.c)) {
 			iv->kind[r] = K_IV;
@@ -592,7 +791,7 @@ static void classify(const struct state *be, struct ivinfo *iv)
 	}
 	for (int r = 0; r < 10; r++) {
 		struct form f = be->r[r];
-		if (f.top || iv->kind[r] != K_TOP)
+		if (!f_exact(f) || iv->kind[r] != K_TOP)
 			continue;
 		int q = f.s[0], o = f.s[1];
 		if (q < 0 || q >= 10)
@@ -682,7 +881,8 @@ static bool find_test(const struct lwork *w, const struct ivinfo *iv, const int3
 			continue;
 		int8_t xi, xv, yi, yv;
 		int64_t xc, yc;
-		if (!split(iv, c->x, &xi, &xv, &xc) || !split(iv, c->y, &yi, &yv, &yc))
+		if (!f_exact(c->x) || !f_exact(c->y) || !split(iv, c->x, &xi, &xv, &xc) ||
+		    !split(iv, c->y, &yi, &yv, &yc))
 			continue;
 		if ((xi == LV_NONE) == (yi == LV_NONE))
 			continue;
@@ -743,7 +943,11 @@ static bool make_ranges(const struct lwork *w, const struct ivinfo *iv, struct l
 		bool ok = split(iv, a->base, &p, &inv, &c) && (p != LV_NONE || inv != LV_NONE);
 		if (ok && p != LV_NONE && !same_step(iv, p, L->q))
 			ok = false;
-		int64_t lo = c + a->off, hi = c + a->off + a->size;
+		/* the bounded term widens the range by its extent */
+		if (ok && (c < -DLIM || c > DLIM))
+			ok = false;
+		int64_t lo = ok ? c + a->base.dlo + a->off : 0;
+		int64_t hi = ok ? c + a->base.dhi + a->off + a->size : 0;
 		if (ok && (!fits32(lo) || !fits32(hi)))
 			ok = false;
 		/* Stack ranges (through a copy of r10) may not hold stores while slots
@@ -1310,7 +1514,7 @@ int lv_analyse(const struct bpf_insn *code, size_t cnt, const uint8_t *leader,
 		w.blist = body;
 		w.nbl = nbody;
 		w.header = (int32_t)h;
-		w.out = malloc(nbody * sizeof(*w.out));
+		w.out = malloc(2 * nbody * sizeof(*w.out));
 		if (!w.out) {
 			err = -ENOMEM;
 		} else {
