@@ -400,8 +400,8 @@ static struct form f_alu_range(int row, struct form x, struct form y)
 		rhi = hi + k;
 		break;
 	case ISA_LSH64_IMM: case ISA_LSH32_IMM: case ISA_LSH64_REG: case ISA_LSH32_REG:
-		if (lo < 0 || k < 0 || k >= (w32 ? 32 : 64) || (hi >> (62 - k)) != 0)
-			return TOP;
+		if (lo < 0 || k < 0 || k > (w32 ? 31 : 61) || (hi >> (62 - k)) != 0)
+			return TOP;	/* (then hi << k < 2^62: no overflow) */
 		rlo = lo << k;
 		rhi = hi << k;
 		break;
