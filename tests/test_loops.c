@@ -16,8 +16,8 @@
  * Programs (raw type: r1 = memory, r2 = its length; one in ten is a tracepoint
  * program instead, whose context is read-only and whose first instruction sets
  * r2 to the context's fixed length) are built with insn.h's macros from a
- * splitmix64 PRNG seeded from SEED and the program's index, in seven families
- * (program i is of family i % 7):
+ * splitmix64 PRNG seeded from SEED and the program's index, in eight families
+ * (program i is of family i % 8):
  *   1 counted index loops: i0 (0, small, past the bound, negative, huge),
  *     constant or register step (0 and huge included), bottom continue test or
  *     top exit test (with or without a guard), < <= != s< s<= (also swapped,
@@ -61,7 +61,35 @@
  *     These are the loops whose fast copy the JIT charges by the
  *     decision-tree plan (instructions owed along a path, settled at joins;
  *     loops.c, plan_charges), so a fault, an exit or a fall-back to the
- *     checked code while instructions are owed must still count exactly.
+ *     checked code while instructions are owed must still count exactly;
+ *   8 data-dependent offsets (the analysis' bounded terms, as an XDP parser's
+ *     IPv4 header length): per iteration one or two bytes, halves or words
+ *     loaded at base + i + k (zero-extended, now and then sign-extended) become
+ *     an offset through 1-4 ops (and, or, add, lsh, rsh, arsh, xor, mov32;
+ *     64- and 32-bit; negative and huge masks and addends, shifts by up to
+ *     63), are narrowed by 0-3 compares with constants (< <= > >= == != s<
+ *     s<= s> s>= jset, jmp32 and jmp64, against an immediate or a register
+ *     set just before, the in-range side taken or falling through) that skip
+ *     the accesses, leave the loop or go to another access, mostly keeping a
+ *     window of the values the ops give (sometimes one off, the wrong way
+ *     round, or anywhere), maybe scaled after the compares (ihl << 2, shifts
+ *     by 61-63 too), and added to base + i, to D + i (D = base + delta), or to
+ *     r10 - frame (a table on the stack) for one or two loads, stores or
+ *     atomics of 1-8 bytes at -64..64 (+ a constant; the pointer maybe spilled
+ *     and reloaded). The compares may test a copy taken before them while the
+ *     accesses use the original (changed after the copy or not), or another
+ *     field masked alike; on one path of a join the offset may change after
+ *     the compares. The generator evaluates the body on the values every
+ *     uniform fill of the memory (and random ones) loads, to place the bound
+ *     where the largest offset's accesses end (or the smallest's start, give
+ *     or take a byte), and remembers the fill bytes that give the extreme
+ *     offsets; then data_fit() runs the JIT's analysis itself and sets the
+ *     bound's k, i's start and D's delta (immediates outside the loop) so that
+ *     the ranges it claims end exactly at the memory's end and start at its
+ *     start (or a byte off): an access covered with too narrow a range then
+ *     runs past the memory unchecked in the fast copy, which the runs make it
+ *     do by filling the memory (everywhere, its end or its start) with the
+ *     bytes that give the extreme offsets.
  * Every program runs RUNS times, each with its own memory (0..300 bytes, random
  * contents or patterns, or exactly the length an earlier run's fault just past
  * the end asked for; placed in an arena whose other bytes are compared too;
@@ -73,9 +101,12 @@
  * Besides agreement, the test checks that every family produces runs that
  * return, runs that fault on memory, runs that fault just past the end of the
  * memory and runs whose drawn budget ran out, that the JIT versions loops in
- * more than a quarter of every family's programs, and that it charges them by
- * the decision-tree plan in more than a quarter of the trees' ("owed"), so the
- * generator keeps its reach.
+ * more than a quarter of every family's programs, that it charges them by the
+ * decision-tree plan in more than a quarter of the trees' ("owed"), and that
+ * its analysis covers an access with a loaded term in its address in more
+ * than a quarter of the data family's ("dcover"), so the generator keeps its
+ * reach. A crash (an access the fast copy should not have run unchecked) is
+ * reported with the program, run and engine before the process dies.
  *
  * Usage: test_loops [--count N] [--prog K] [--verbose]
  *   --prog K   only program K (as a mismatch report names it), printed with
@@ -84,6 +115,7 @@
  *   (other arguments, such as the conformance directory CTest passes, are ignored)
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,14 +123,16 @@
 #include <time.h>
 
 #include "bpfvm/bpfvm.h"
+#include "isa.h"
 #include "jit/jit.h"
+#include "jit/loops.h"
 #include "prog.h"
 #include "test_engines.h"
 #include "testlog.h"
 #include "testutil.h"
 
 #define SEED		0x100b5eed2024c0deull
-#define DEFAULT_COUNT	56000	/* programs: 8000 per family */
+#define DEFAULT_COUNT	56000	/* programs: 7000 per family */
 #define RUNS		5	/* runs per program */
 #define MAX_REPORTS	10	/* mismatches printed in full */
 #define DEFAULT_BUDGET	20000	/* instructions: far more than any loop here needs */
@@ -109,9 +143,10 @@
 #define MAX_LABELS	64
 #define MAX_FIXUPS	128
 
-enum { F_COUNTED, F_COPIES, F_POINTER, F_TWO, F_SHAPES, F_CALLS, F_TREES, N_FAMILIES };
+enum { F_COUNTED, F_COPIES, F_POINTER, F_TWO, F_SHAPES, F_CALLS, F_TREES, F_DATA, N_FAMILIES };
 static const char *const family_names[N_FAMILIES] = {
 	"1 counted", "2 iv-copies", "3 pointer", "4 two-array", "5 shapes", "6 calls", "7 trees",
+	"8 data",
 };
 
 /* ---- Program builder and randomness ------------------------------------------- */
@@ -131,6 +166,13 @@ struct gen {
 	uint32_t ro_len;		/* > 0: tracepoint program, read-only context */
 	bool halves;			/* prefers memory whose halves are equal */
 	int edge;			/* the length a run's end fault asked for (-1) */
+	uint8_t hot[16];		/* fill bytes that give extreme offsets (family 8) */
+	int nhot;
+	int dacc[8], ndacc;		/* accesses whose address has a loaded term */
+	struct {			/* family 8: immediates data_fit() may set */
+		int n_at, i0_at, d_at;	/* N += -k; i = i0; D += delta (-1: none) */
+		int B, D, I, N;		/* registers */
+	} fit;
 };
 
 static uint64_t next64(struct gen *g)
@@ -1898,6 +1940,762 @@ static void fam_trees(struct gen *g)
 	emit(g, BPF_EXIT_INSN());
 }
 
+/* ---- Family 8: data-dependent offsets ----------------------------------------------------- */
+
+/* Per iteration a value loaded at base + i + k (one load, or two combined; a byte, half
+ * or word, zero-extended, now and then sign-extended) becomes an offset through 1-4 ALU
+ * ops (and, or, add, lsh, rsh, arsh, xor, with negative and huge immediates, 64- and
+ * 32-bit), is narrowed by 0-3 conditional jumps against constants (< <= > >= == != s<
+ * s<= s> s>= jset, jmp32 and jmp64, the in-range side taken or not) that skip the
+ * accesses, leave the loop or go to another access, and is added to base + i for one
+ * or two accesses at -64..+64 (+ a constant; the pointer maybe spilled to the stack
+ * and reloaded). A copy of the offset may be taken before or after the compares, the
+ * compares may test the copy and the accesses use the original (changed after the
+ * copy, or not), and on one path of a join the offset may change after the compares.
+ * The generator evaluates the body on the values that every uniform fill of the memory
+ * (and random values) load, puts the loop's bound where the accesses at the largest
+ * offset end exactly (or one, a few bytes short of it, or past it; or where they would
+ * end if the compares narrowed what they do not), and remembers the fill bytes that
+ * give the extreme offsets: runs fill the memory, or its end, with them. */
+
+enum { DS_SKIP, DS_OUT, DS_ALT, DS_MAIN };
+/* The offset's copy C: none; taken before the compares, which test V, and used; taken
+ * before, tested, V used; taken before, V changed, C tested, V used; taken after the
+ * compares and used; taken before, V tested, C changed after and used; another field
+ * loaded and masked alike (the same range, another value), V tested, C used. */
+enum { CP_NONE, CP_USE_C, CP_CMP_C, CP_STALE, CP_AFTER, CP_CHANGED, CP_OTHER };
+enum { DJ_NONE, DJ_IV, DJ_DATA };
+
+struct dop {
+	int op;			/* BPF_MOV: w = w */
+	bool a32;
+	int32_t imm;
+};
+
+/* if (x op k) goto to, as "if (x !op k) goto +1; goto to" when inv; reg: k is
+ * moved into a register first */
+struct dchk {
+	bool on_c, j32, inv, reg;
+	uint8_t op;
+	int32_t k;
+	int to;
+};
+
+struct dbody {
+	int sz1, sz2;		/* sz2 < 0: one load */
+	bool sx;		/* the first load sign-extends */
+	int16_t k1, k2, k3;
+	bool add2;		/* two loads: X1 + X2, else X1 << csh | X2 */
+	int csh;
+	struct dop ops[4];
+	int nops;
+	int copy;		/* CP_* */
+	struct dop cchg;	/* CP_STALE: V after the copy; CP_CHANGED: C after the compares */
+	struct dchk chk[3];
+	int nchk;
+	struct dop post[2];	/* on the offset used, after the compares */
+	int npost;
+	int join;		/* DJ_*: the offset changes on one path (iv or data bit clear) */
+	int32_t jm;
+	struct dop jchg;
+	bool jraw;		/* ... to the raw value loaded again */
+	int32_t c;		/* the pointer += c */
+	bool into_v, spill;
+	int16_t frame;		/* > 0: the accesses go to a table at r10 - frame */
+	int nacc;
+	struct acc acc[2];
+	int alt;		/* 0: none; 1: an access at base + i; 2: at base + i + V */
+	struct acc altacc;
+};
+
+static int64_t sext(uint64_t v, int sz)
+{
+	return sz == BPF_B ? (int8_t)v : sz == BPF_H ? (int16_t)v : sz == BPF_W ? (int32_t)v
+								 : (int64_t)v;
+}
+
+static uint64_t d_alu(const struct dop *o, uint64_t v)
+{
+	if (o->a32)
+		v = (uint32_t)v;
+	uint64_t k = o->a32 ? (uint32_t)o->imm : (uint64_t)(int64_t)o->imm;
+	switch (o->op) {
+	case BPF_AND: v &= k; break;
+	case BPF_OR: v |= k; break;
+	case BPF_XOR: v ^= k; break;
+	case BPF_ADD: v += k; break;
+	case BPF_LSH: v <<= o->imm; break;
+	case BPF_RSH: v >>= o->imm; break;
+	case BPF_ARSH:
+		v = o->a32 ? (uint32_t)((int32_t)(uint32_t)v >> o->imm) : (uint64_t)((int64_t)v >> o->imm);
+		break;
+	default: break;	/* BPF_MOV: w = w */
+	}
+	return o->a32 ? (uint32_t)v : v;
+}
+
+static void d_emit_alu(struct gen *g, const struct dop *o, int r)
+{
+	if (o->op == BPF_MOV)
+		emit(g, BPF_MOV32_REG(r, r));
+	else
+		emit(g, o->a32 ? BPF_ALU32_IMM(o->op, r, o->imm) : BPF_ALU64_IMM(o->op, r, o->imm));
+}
+
+static bool d_jmp(uint8_t op, bool j32, uint64_t x, int32_t k)
+{
+	uint64_t y = j32 ? (uint32_t)k : (uint64_t)(int64_t)k;
+	if (j32)
+		x = (uint32_t)x;
+	int64_t sx = j32 ? (int32_t)(uint32_t)x : (int64_t)x, sy = k;
+	switch (op) {
+	case BPF_JEQ: return x == y;
+	case BPF_JNE: return x != y;
+	case BPF_JGT: return x > y;
+	case BPF_JGE: return x >= y;
+	case BPF_JLT: return x < y;
+	case BPF_JLE: return x <= y;
+	case BPF_JSGT: return sx > sy;
+	case BPF_JSGE: return sx >= sy;
+	case BPF_JSLT: return sx < sy;
+	case BPF_JSLE: return sx <= sy;
+	default: return (x & y) != 0;	/* BPF_JSET */
+	}
+}
+
+static uint8_t d_negate(uint8_t op)
+{
+	switch (op) {
+	case BPF_JEQ: return BPF_JNE;
+	case BPF_JNE: return BPF_JEQ;
+	case BPF_JGT: return BPF_JLE;
+	case BPF_JLE: return BPF_JGT;
+	case BPF_JGE: return BPF_JLT;
+	case BPF_JLT: return BPF_JGE;
+	case BPF_JSGT: return BPF_JSLE;
+	case BPF_JSLE: return BPF_JSGT;
+	case BPF_JSGE: return BPF_JSLT;
+	default: return BPF_JSGE;	/* BPF_JSLT */
+	}
+}
+
+/* The body on loaded values x1, x2 (jc: the join's path that changes the offset):
+ * DS_SKIP, DS_OUT, DS_ALT (*val = V there) or DS_MAIN (*val = the offset the accesses
+ * add, *naive = what it would be if every compare narrowed the register the accesses
+ * use, as 64-bit compares, and the join changed nothing). */
+static int d_eval(const struct dbody *d, uint64_t x1, uint64_t x2, uint64_t x3, bool jc,
+		  int64_t *val, int64_t *naive)
+{
+	uint64_t V = x1, C = x3;
+	if (d->sz2 >= 0)
+		V = d->add2 ? x1 + x2 : (x1 << d->csh) | x2;
+	for (int j = 0; j < d->nops; j++) {
+		V = d_alu(&d->ops[j], V);
+		C = d_alu(&d->ops[j], C);
+	}
+	if (d->copy == CP_USE_C || d->copy == CP_CMP_C || d->copy == CP_STALE || d->copy == CP_CHANGED)
+		C = V;
+	if (d->copy == CP_STALE)
+		V = d_alu(&d->cchg, V);
+	bool j32 = false;
+	uint64_t X = V;
+	for (int j = 0; j < d->nchk; j++) {
+		const struct dchk *k = &d->chk[j];
+		X = k->on_c ? C : V;
+		j32 |= k->j32;
+		if (d_jmp(k->op, k->j32, X, k->k)) {
+			*val = (int64_t)V;
+			return k->to;
+		}
+	}
+	if (d->copy == CP_AFTER)
+		C = V;
+	if (d->copy == CP_CHANGED)
+		C = d_alu(&d->cchg, C);
+	bool use_c = d->copy == CP_USE_C || d->copy == CP_AFTER || d->copy == CP_CHANGED ||
+		     d->copy == CP_OTHER;
+	uint64_t U = use_c ? C : V, N = d->nchk ? (j32 ? (uint32_t)X : X) : U;
+	for (int j = 0; j < d->npost; j++) {
+		U = d_alu(&d->post[j], U);
+		N = d_alu(&d->post[j], N);
+	}
+	*naive = (int64_t)(N + (uint64_t)(int64_t)d->c);
+	if (d->join != DJ_NONE && jc)
+		U = d->jraw ? x1 : d_alu(&d->jchg, U);
+	*val = (int64_t)(U + (uint64_t)(int64_t)d->c);
+	return DS_MAIN;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t rep_byte(uint8_t b, int sz)
+{
+	return (uint64_t)b * (sz == BPF_B ? 1 : sz == BPF_H ? 0x101u : 0x01010101u);
+}
+
+/* An op on the offset; plain: the masks, shifts and small adds of a header parser. */
+static void d_draw_op(struct gen *g, struct dop *o, bool first, bool plain)
+{
+	if (plain) {
+		static const uint8_t wp[5] = { 40, 20, 20, 10, 10 };
+		static const int pops[5] = { BPF_AND, BPF_LSH, BPF_RSH, BPF_ADD, BPF_MOV };
+		static const int32_t pmasks[] = { 7, 15, 15, 31, 60, 63, 0x3c, 0xfe, 0xff, 0x1ff };
+		o->op = pops[weighted(g, wp, 5)];
+		o->a32 = pct(g, 25) || o->op == BPF_MOV;
+		o->imm = o->op == BPF_AND ? pmasks[rnd(g, sizeof(pmasks) / sizeof(pmasks[0]))] :
+			 o->op == BPF_LSH ? rrange(g, 1, 3) : o->op == BPF_RSH ? rrange(g, 1, 4) :
+			 o->op == BPF_ADD ? rrange(g, -16, 16) : 0;
+		return;
+	}
+	static const uint8_t w[8] = { 30, 18, 14, 16, 6, 5, 5, 6 };
+	static const int ops[8] = { BPF_AND, BPF_LSH, BPF_RSH, BPF_ADD, BPF_OR, BPF_ARSH, BPF_MOV,
+				    BPF_XOR };
+	static const int32_t masks[] = { 1, 3, 7, 15, 15, 31, 60, 63, 63, 0x3c, 0xfc, 0xff, 0x1ff,
+					 0xff0, 0x7fffffff, -4, -8, -256, -1, 0x0f0f };
+	o->op = ops[weighted(g, w, 8)];
+	if (first && (o->op == BPF_RSH || o->op == BPF_ARSH) && pct(g, 50))
+		o->op = BPF_AND;
+	o->a32 = pct(g, 25);
+	int bits = o->a32 ? 32 : 64;
+	switch (o->op) {
+	case BPF_AND:
+		o->imm = pct(g, 85) ? masks[rnd(g, sizeof(masks) / sizeof(masks[0]))] : (int32_t)next64(g);
+		break;
+	case BPF_LSH:
+	case BPF_RSH:
+	case BPF_ARSH:
+		o->imm = pct(g, 75) ? rrange(g, 1, 5) : pct(g, 50) ? bits - 1 - (int32_t)rnd(g, 2) :
+			 rrange(g, bits / 2 - 8, bits - 1);
+		break;
+	case BPF_ADD:
+		o->imm = pct(g, 70) ? rrange(g, -64, 64) : pct(g, 50) ? rrange(g, -400, -65) :
+			 (int32_t)next64(g);
+		break;
+	case BPF_OR:
+		o->imm = pct(g, 70) ? rrange(g, 1, 15) : pct(g, 50) ? rrange(g, -64, -1) : 0x100;
+		break;
+	case BPF_XOR:
+		o->imm = pct(g, 70) ? rrange(g, 1, 63) : -1;
+		break;
+	default:
+		o->imm = 0;
+		o->a32 = true;
+		break;
+	}
+}
+
+/* A value near the loaded ones (vals[0..n)): one of them, or one off. */
+static int32_t d_const(struct gen *g, const uint64_t *vals, int n)
+{
+	uint64_t v = vals[rnd(g, (uint64_t)n)];
+	unsigned r = (unsigned)rnd(g, 100);
+	if (r < 15)
+		v++;
+	else if (r < 30)
+		v--;
+	else if (r < 36)
+		v = rnd(g, 300);
+	return (int32_t)v;
+}
+
+/* A compare that keeps the offset in the window [wlo, whi] of the values (or one
+ * off, or the wrong way round, or anywhere). */
+static void d_draw_chk(struct gen *g, struct dchk *k, const uint64_t *vals, int n, uint64_t wlo,
+		       uint64_t whi, int copy)
+{
+	static const uint8_t up[4] = { BPF_JGT, BPF_JSGT, BPF_JGE, BPF_JSGE };
+	static const uint8_t down[4] = { BPF_JLT, BPF_JSLT, BPF_JLE, BPF_JSLE };
+	unsigned r = (unsigned)rnd(g, 100);
+	int o = (int)rnd(g, 4);
+	bool wrong = pct(g, 8);
+	if (r < 42) {		/* too large: skip */
+		k->op = up[o];
+		k->k = (int32_t)((wrong ? wlo : whi) + (o >= 2));
+	} else if (r < 72) {	/* too small: skip */
+		k->op = down[o];
+		k->k = (int32_t)((wrong ? whi : wlo) - (o >= 2));
+	} else if (r < 80) {	/* one value, or all but one */
+		k->op = pct(g, 60) ? BPF_JNE : BPF_JEQ;
+		k->k = (int32_t)(pct(g, 50) ? wlo : whi);
+	} else if (r < 87) {	/* anywhere */
+		k->op = pct(g, 50) ? up[o] : down[o];
+		k->k = d_const(g, vals, n);
+	} else {		/* bits above a mask set: skip */
+		k->op = BPF_JSET;
+		int b = (int)rnd(g, 9);
+		k->k = pct(g, 70) ? -(1 << b) : (int32_t)(1u << b);
+	}
+	if (k->op != BPF_JSET && pct(g, 20))	/* one off (wrapping) */
+		k->k = (int32_t)((uint32_t)k->k + (pct(g, 50) ? 1u : UINT32_MAX));
+	k->j32 = pct(g, 25);
+	k->inv = k->op != BPF_JSET && pct(g, 35);
+	k->reg = pct(g, 15);
+	k->on_c = (copy == CP_CMP_C || copy == CP_STALE) ? pct(g, 80) :
+		  (copy == CP_USE_C || copy == CP_CHANGED || copy == CP_OTHER) ? pct(g, 20) : false;
+	unsigned t = (unsigned)rnd(g, 100);
+	k->to = t < 70 ? DS_SKIP : t < 85 ? DS_OUT : DS_ALT;
+}
+
+/* An access at the data-dependent pointer (offset off, drawn by the caller). */
+static void d_draw_acc(struct gen *g, struct acc *a)
+{
+	a->sz = sizes[rnd(g, 4)];
+	a->imm = (int32_t)next64(g);
+	unsigned r = (unsigned)rnd(g, 100);
+	a->kind = r < 45 ? AK_LOAD : r < 50 && a->sz != BPF_DW ? AK_LOADSX : r < 78 ? AK_STORE :
+		  r < 95 ? AK_STORE_IMM : AK_ATOMIC;
+	a->op = a->kind == AK_LOAD ? (pct(g, 50) ? BPF_ADD : BPF_XOR) : BPF_ADD;
+	if (a->kind == AK_ATOMIC)
+		a->sz = pct(g, 50) ? BPF_W : BPF_DW;
+}
+
+static int16_t clamp_off(int64_t v)
+{
+	return (int16_t)(v < -64 ? -64 : v > 64 ? 64 : v);
+}
+
+static void fam_data(struct gen *g)
+{
+	static struct dbody d;
+	memset(&d, 0, sizeof(d));
+	int B, L;
+	base_len(g, &B, &L);
+	int I = reg_pick(g, ANY), A = reg_pick(g, ANY), V = reg_pick(g, ANY), T = temp(g);
+
+	/* the loads and the ops */
+	static const int lsz[3] = { BPF_B, BPF_H, BPF_W };
+	static const uint8_t wl[3] = { 60, 25, 15 };
+	d.sz1 = lsz[weighted(g, wl, 3)];
+	d.sx = pct(g, 6);
+	d.sz2 = -1;
+	if (pct(g, 20)) {
+		d.sz2 = pct(g, 75) ? BPF_B : BPF_H;
+		d.add2 = pct(g, 30);
+		d.csh = pct(g, 70) ? 8 : (int)rnd(g, 17);
+	}
+	static const uint8_t wo[4] = { 35, 35, 20, 10 };
+	d.nops = 1 + weighted(g, wo, 4);
+	bool plain = pct(g, 45);
+	for (int j = 0; j < d.nops; j++)
+		d_draw_op(g, &d.ops[j], j == 0, plain);
+	static const uint8_t wc[7] = { 44, 9, 9, 9, 9, 9, 8 };
+	d.copy = weighted(g, wc, 7);
+	d.k3 = (int16_t)rrange(g, 1, 4);	/* CP_OTHER: at k1 + k3 */
+	/* the accesses: at base + i + V (the usual), at D + i + V with D = base + delta
+	 * (so that the analysis' range of these alone can be fitted to the memory at both
+	 * ends), or at r10 - frame + V (a table on the stack); no copy then (one register
+	 * less) */
+	bool stack = pct(g, 10), dmode = !stack && pct(g, 45);
+	if (stack || dmode)
+		d.copy = CP_NONE;
+	d_draw_op(g, &d.cchg, false, false);
+	if (d.cchg.op == BPF_AND || d.cchg.op == BPF_RSH || d.cchg.op == BPF_MOV)
+		d.cchg = (struct dop){ BPF_ADD, false, rrange(g, 1, 64) };
+	d.join = pct(g, 80) ? DJ_NONE : pct(g, 50) ? DJ_IV : DJ_DATA;
+	d.jm = 1 << rnd(g, 4);
+	d.jraw = pct(g, 25);
+	d_draw_op(g, &d.jchg, false, false);
+	if (pct(g, 50))
+		d.jchg = pct(g, 60) ? (struct dop){ BPF_ADD, pct(g, 20), rrange(g, 1, 64) } :
+				      (struct dop){ BPF_LSH, pct(g, 20), rrange(g, 1, 3) };
+
+	/* the values the compares see: those of every uniform fill, and random ones */
+	enum { NV = 256 + 64 };
+	static uint64_t x1s[NV], x2s[NV], x3s[NV], vals[NV];
+	const uint64_t m1 = d.sz1 == BPF_B ? 0xff : d.sz1 == BPF_H ? 0xffff : 0xffffffff;
+	for (int b = 0; b < NV; b++) {
+		if (b < 256) {
+			x1s[b] = rep_byte((uint8_t)b, d.sz1);
+			x2s[b] = d.sz2 >= 0 ? rep_byte((uint8_t)b, d.sz2) : 0;
+		} else {
+			x1s[b] = next64(g) & m1;
+			x2s[b] = next64(g) & (d.sz2 == BPF_H ? 0xffff : 0xff);
+		}
+		x3s[b] = b < 256 ? x1s[b] : next64(g) & m1;
+		if (d.sx) {
+			x1s[b] = (uint64_t)sext(x1s[b], d.sz1);
+			x3s[b] = (uint64_t)sext(x3s[b], d.sz1);
+		}
+		uint64_t v = x1s[b];
+		if (d.sz2 >= 0)
+			v = d.add2 ? v + x2s[b] : (v << d.csh) | x2s[b];
+		for (int j = 0; j < d.nops; j++)
+			v = d_alu(&d.ops[j], v);
+		vals[b] = v;
+	}
+	static const uint8_t wk[4] = { 12, 40, 33, 15 };
+	d.nchk = weighted(g, wk, 4);
+	static uint64_t sorted[NV];
+	memcpy(sorted, vals, sizeof(sorted));
+	qsort(sorted, NV, sizeof(sorted[0]), cmp_u64);
+	unsigned wr = (unsigned)rnd(g, 100);
+	uint64_t wlo = sorted[wr < 30 ? 0 : rnd(g, NV)];
+	uint64_t whi = sorted[wr >= 30 && wr < 60 ? NV - 1 : rnd(g, NV)];
+	if (wlo > whi) {
+		uint64_t x = wlo;
+		wlo = whi;
+		whi = x;
+	}
+	for (int j = 0; j < d.nchk; j++)
+		d_draw_chk(g, &d.chk[j], vals, NV, wlo, whi, d.copy);
+	if (pct(g, plain ? 50 : 30)) {	/* scaled after them: if (ihl < 5) ...; off = ihl << 2 */
+		d.npost = pct(g, 70) ? 1 : 2;
+		for (int j = 0; j < d.npost; j++) {
+			struct dop *o = &d.post[j];
+			d_draw_op(g, o, false, plain && pct(g, 50));
+			if (pct(g, 40)) {
+				bool a32 = pct(g, 30);
+				*o = (struct dop){ BPF_LSH, a32, pct(g, 70) ? rrange(g, 1, 3) :
+						   (a32 ? 31 : 63) - (int32_t)rnd(g, 3) };
+			} else if (pct(g, 25)) {
+				*o = (struct dop){ BPF_ADD, pct(g, 30), rrange(g, -20, 20) };
+			}
+			if (plain && !j && pct(g, 15)) {	/* a narrowed value shifted out */
+				bool a32 = pct(g, 25);
+				*o = (struct dop){ BPF_LSH, a32, (a32 ? 31 : 63) - (int32_t)rnd(g, 2) };
+			}
+		}
+	}
+	d.c = pct(g, 75) ? 0 : rrange(g, -64, 64);
+	d.alt = 0;
+	for (int j = 0; j < d.nchk; j++)
+		if (d.chk[j].to == DS_ALT)
+			d.alt = pct(g, 50) ? 1 : 2;
+
+	/* where the accesses go: the offsets' range over the values */
+	int64_t mmin = INT64_MAX, mmax = INT64_MIN, nmax = INT64_MIN, amin = INT64_MAX,
+		amax = INT64_MIN, pmax = INT64_MIN;
+	for (int b = 0; b < NV; b++)
+		for (int jc = 0; jc < 2; jc++) {
+			if (jc && d.join == DJ_NONE)
+				continue;
+			if (b < 256 && d.join == DJ_DATA && jc != !(b & d.jm))
+				continue;
+			int64_t v = 0, nv = 0;
+			int to = d_eval(&d, x1s[b], x2s[b], x3s[b], jc, &v, &nv);
+			if (to == DS_MAIN) {
+				mmin = v < mmin ? v : mmin;
+				mmax = v > mmax ? v : mmax;
+				nmax = nv > nmax ? nv : nmax;
+				if (!jc)
+					pmax = v > pmax ? v : pmax;
+			} else if (to == DS_ALT) {
+				amin = v < amin ? v : amin;
+				amax = v > amax ? v : amax;
+			}
+		}
+	bool reach = mmin <= mmax;
+	if (!reach)
+		mmin = mmax = nmax = pmax = rrange(g, 0, 40);
+	if (pmax == INT64_MIN)
+		pmax = mmax;
+	/* the accesses' offsets. Mode 0: the end tight (the largest offset ends exactly
+	 * at the end of the memory in the last iteration, give or take a byte), the start
+	 * mostly loose (at or above the start of the memory even if the compares' lower
+	 * bounds are not known: the entry check then passes whenever the end fits).
+	 * Mode 1: the start tight (the smallest offset at the start for i = 0, or a byte
+	 * before), the end loose. Mode 2: anywhere. */
+	static const uint8_t wm[3] = { 60, 25, 15 };
+	int mode = weighted(g, wm, 3);
+	bool small = mmin > -1000 && mmin < 1000;
+	if (!small)
+		mode = 2;
+	int64_t floor_ = !small ? 0 : mode == 0 && mmin > 0 && pct(g, 70) ? 0 : -mmin;
+	d.nacc = pct(g, 65) ? 1 : 2;
+	int ext = INT32_MIN;
+	for (int j = 0; j < d.nacc; j++) {
+		struct acc *a = &d.acc[j];
+		d_draw_acc(g, a);
+		unsigned r = (unsigned)rnd(g, 100);
+		if (mode == 2)
+			a->off = (int16_t)rrange(g, -64, 64);
+		else if (mode == 0 || j)
+			a->off = clamp_off(floor_ + (pct(g, 60) ? 0 : (int64_t)rnd(g, 9)));
+		else
+			a->off = clamp_off(floor_ + (r < 45 ? 0 : r < 70 ? -1 : r < 80 ? -rrange(g, 2, 4) :
+						     rrange(g, 1, 4)));
+		int e = a->off + size_bytes(a->sz);
+		ext = e > ext ? e : ext;
+	}
+	if (d.alt == 2) {
+		d_draw_acc(g, &d.altacc);
+		d.altacc.off = amin > -1000 && amin < 1000 && pct(g, 60) ? clamp_off(-amin) :
+			       (int16_t)rrange(g, -64, 64);
+	}
+	d.into_v = pct(g, 40) && d.alt != 2;
+	d.spill = pct(g, 15);
+	int P = d.into_v ? V : reg_pick(g, ANY);
+	int C = d.copy != CP_NONE ? reg_pick(g, ANY) : -1;
+	int S = -1;	/* the table's base, r10 - frame: where the largest offset ends at r10 */
+	if (stack) {
+		int64_t top = pct(g, 15) ? nmax : mmax;
+		static const uint8_t wf[5] = { 40, 25, 10, 10, 15 };
+		int64_t f = top > -600 && top < 600 ? top + ext : 0;
+		switch (weighted(g, wf, 5)) {
+		case 1: f--; break;
+		case 2: f -= rrange(g, 2, 4); break;
+		case 3: f += rrange(g, 1, 8); break;
+		case 4: f = 0; break;
+		default: break;
+		}
+		d.frame = (int16_t)(f >= 1 && f <= 512 ? f : rrange(g, 8, 512));
+		S = reg_pick(g, ANY);
+	}
+	g->fit.n_at = g->fit.i0_at = g->fit.d_at = -1;
+	g->fit.B = B;
+	g->fit.I = I;
+	if (dmode) {
+		S = g->fit.D = reg_pick(g, ANY);
+		emit(g, BPF_MOV64_REG(S, B));
+		g->fit.d_at = g->cnt;
+		emit(g, BPF_ALU64_IMM(BPF_ADD, S, 0));
+	}
+
+	/* the bound: i < len - k where the accesses at the largest offset end exactly
+	 * (given or taken a few bytes), or where they would with a narrower offset */
+	struct loop lp = new_loop(g, I, false);
+	bool inc_first = pct(g, 20);
+	static const int32_t steps[] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 4, 14 };
+	lp.s = steps[rnd(g, sizeof(steps) / sizeof(steps[0]))];
+	lp.alu32 = lp.alu32 && pct(g, 50);
+	static const int rows[4] = { 0, 1, 3, 4 };
+	int row = rows[rnd(g, 4)];
+	lp.op = &up_ops[row];
+	int64_t top = mmax;
+	unsigned r = (unsigned)rnd(g, 100);
+	if (r < 12)
+		top = nmax;		/* as if the compares narrowed the offset used */
+	else if (r < 22)
+		top = pmax;		/* as if the join changed nothing */
+	else if (r < 30 && d.alt == 2 && amax > INT64_MIN)
+		top = amax;		/* where the other access ends */
+	int64_t e64 = top > -1000 && top < 1000 && !stack ? top + ext : INT32_MAX;
+	if (d.alt == 2 && amax > -1000 && amax < 1000 && pct(g, 40) &&
+	    amax + d.altacc.off + size_bytes(d.altacc.sz) > e64)
+		e64 = amax + d.altacc.off + size_bytes(d.altacc.sz);
+	static const uint8_t wa[6] = { 35, 22, 10, 10, 8, 15 };
+	int adj = 0;
+	switch (mode == 1 ? 4 : weighted(g, wa, 6)) {
+	case 1: adj = -1; break;
+	case 2: adj = -rrange(g, 2, 4); break;
+	case 3: adj = 1; break;
+	case 4: adj = rrange(g, 2, mode == 1 ? 30 : 8); break;
+	case 5: e64 = rrange(g, 1, 80); break;
+	default: break;
+	}
+	/* the loads of the value: mostly below where the accesses end */
+	if (e64 > 0 && e64 < 400) {
+		int room = (int)e64 - size_bytes(d.sz1);
+		d.k1 = (int16_t)(room > 0 ? rnd(g, (uint64_t)(room < 16 ? room : 16) + 1) : 0);
+		room = (int)e64 - (d.sz2 >= 0 ? size_bytes(d.sz2) : 1);
+		d.k2 = (int16_t)(room > 0 ? rnd(g, (uint64_t)(room < 16 ? room : 16) + 1) : 0);
+	} else {
+		e64 = rrange(g, 1, 80);
+		d.k1 = (int16_t)rnd(g, 15);
+		d.k2 = (int16_t)rnd(g, 15);
+	}
+	if (pct(g, 10)) {
+		d.k1 = (int16_t)rnd(g, 15);
+		d.k2 = (int16_t)rnd(g, 15);
+	}
+	int kext = d.k1 + size_bytes(d.sz1);
+	if (d.sz2 >= 0 && d.k2 + size_bytes(d.sz2) > kext)
+		kext = d.k2 + size_bytes(d.sz2);
+	if (d.copy == CP_OTHER)
+		kext += d.k3;
+	if (kext > e64)
+		e64 = kext;
+	int32_t k = (int32_t)e64 - 1 + (row == 1 || row == 4) + (inc_first ? lp.s : 0) + adj;
+	unsigned q = (unsigned)rnd(g, 100);
+	if (q < 75) {
+		lp.N = g->fit.N = reg_pick(g, ANY);
+		emit(g, BPF_MOV64_REG(lp.N, L));
+		g->fit.n_at = g->cnt;
+		emit(g, BPF_ALU64_IMM(BPF_ADD, lp.N, -k));
+		if (pct(g, 15)) {
+			lp.reload = RL_STACK;
+			lp.rsz = BPF_DW;
+			lp.roff = -8;
+			emit(g, BPF_STX_MEM(BPF_DW, 10, lp.N, -8));
+		}
+	} else if (q < 92) {
+		/* a constant bound; the runs' lengths near where it ends */
+		lp.c = rrange(g, 1, 200);
+		int32_t h = lp.c + k;
+		g->hint = h < 0 ? 0 : h > MEM_MAX ? MEM_MAX : h;
+		if (lp.swap) {
+			lp.N = reg_pick(g, ANY);
+			emit(g, BPF_MOV64_IMM(lp.N, lp.c));
+		}
+	} else {
+		lp.N = L;
+	}
+	g->fit.i0_at = g->cnt;
+	emit(g, BPF_MOV64_IMM(I, mode == 1 || pct(g, 85) ? 0 : (int32_t)rnd(g, 9)));
+	emit(g, BPF_MOV64_IMM(V, 0));
+	if (d.alt == 1) {	/* another access at base + i, inside what the others reach */
+		d_draw_acc(g, &d.altacc);
+		int room = (int)(e64 < 24 ? e64 : 24) - size_bytes(d.altacc.sz);
+		d.altacc.off = (int16_t)(room > 0 ? rnd(g, (uint64_t)room + 1) : 0);
+	}
+
+	/* the hot bytes: fills whose offsets are extreme at the accesses (the largest
+	 * first, the smallest), at the other access, and before the compares (for an
+	 * offset loaded elsewhere than the one compared, CP_OTHER) */
+	int64_t vmin = INT64_MAX, vmax = INT64_MIN;
+	for (int b = 0; b < 256; b++) {
+		vmin = (int64_t)vals[b] < vmin ? (int64_t)vals[b] : vmin;
+		vmax = (int64_t)vals[b] > vmax ? (int64_t)vals[b] : vmax;
+	}
+	static const int quota[4] = { 5, 3, 3, 3 };
+	for (int pass = 0; pass < 4; pass++)
+		for (int b = 0, n = 0; b < 256 && n < quota[pass]; b++) {
+			int64_t v = 0, nv = 0;
+			bool hit = pass == 3 && ((int64_t)vals[b] == vmax || (int64_t)vals[b] == vmin);
+			for (int jc = 0; jc < 2 && !hit && pass < 3; jc++) {
+				if ((jc && d.join == DJ_NONE) || (d.join == DJ_DATA && jc != !(b & d.jm)))
+					continue;
+				int to = d_eval(&d, x1s[b], x2s[b], x3s[b], jc, &v, &nv);
+				hit = pass == 0 ? to == DS_MAIN && v == mmax :
+				      pass == 1 ? to == DS_MAIN && v == mmin :
+				      to == DS_ALT && (v == amax || v == amin);
+			}
+			bool dup = false;
+			for (int j = 0; j < g->nhot; j++)
+				dup |= g->hot[j] == b;
+			if (hit && !dup) {
+				g->hot[g->nhot++] = (uint8_t)b;
+				n++;
+			}
+		}
+
+	/* the loop */
+	int skip = label(g), alt = label(g);
+	loop_begin(g, &lp);
+	if (inc_first)
+		loop_inc(g, &lp);
+	form_addr(g, A, B, I);
+	emit(g, d.sx ? BPF_LDX_MEMSX(d.sz1, V, A, d.k1) : BPF_LDX_MEM(d.sz1, V, A, d.k1));
+	if (d.sz2 >= 0) {
+		emit(g, BPF_LDX_MEM(d.sz2, T, A, d.k2));
+		if (!d.add2 && d.csh)
+			emit(g, BPF_ALU64_IMM(BPF_LSH, V, d.csh));
+		emit(g, BPF_ALU64_REG(d.add2 ? BPF_ADD : BPF_OR, V, T));
+	}
+	for (int j = 0; j < d.nops; j++)
+		d_emit_alu(g, &d.ops[j], V);
+	if (d.copy == CP_OTHER) {
+		emit(g, d.sx ? BPF_LDX_MEMSX(d.sz1, C, A, d.k1 + d.k3) :
+			BPF_LDX_MEM(d.sz1, C, A, d.k1 + d.k3));
+		for (int j = 0; j < d.nops; j++)
+			d_emit_alu(g, &d.ops[j], C);
+	} else if (C >= 0 && d.copy != CP_AFTER) {
+		emit(g, BPF_MOV64_REG(C, V));
+	}
+	if (d.copy == CP_STALE)
+		d_emit_alu(g, &d.cchg, V);
+	for (int j = 0; j < d.nchk; j++) {
+		const struct dchk *ck = &d.chk[j];
+		int X = ck->on_c ? C : V;
+		int to = ck->to == DS_SKIP ? skip : ck->to == DS_OUT ? lp.out : alt;
+		uint8_t op = ck->inv ? d_negate(ck->op) : ck->op;
+		struct bpf_insn jmp = ck->j32 ? BPF_JMP32_IMM(op, X, ck->k, 0) : BPF_JMP_IMM(op, X, ck->k, 0);
+		if (ck->reg) {
+			emit(g, ck->j32 ? BPF_MOV32_IMM(T, ck->k) : BPF_MOV64_IMM(T, ck->k));
+			jmp = ck->j32 ? BPF_JMP32_REG(op, X, T, 0) : BPF_JMP_REG(op, X, T, 0);
+		}
+		if (ck->inv) {
+			int ok = label(g);
+			emit_to(g, jmp, ok);
+			emit_to(g, BPF_JMP_A(0), to);
+			bind(g, ok);
+		} else {
+			emit_to(g, jmp, to);
+		}
+	}
+	if (d.copy == CP_AFTER)
+		emit(g, BPF_MOV64_REG(C, V));
+	if (d.copy == CP_CHANGED)
+		d_emit_alu(g, &d.cchg, C);
+	bool use_c = d.copy == CP_USE_C || d.copy == CP_AFTER || d.copy == CP_CHANGED ||
+		     d.copy == CP_OTHER;
+	int U = use_c ? C : V;
+	for (int j = 0; j < d.npost; j++)
+		d_emit_alu(g, &d.post[j], U);
+	if (d.join != DJ_NONE) {	/* changed where the bit is clear */
+		int j = label(g);
+		if (d.join == DJ_IV) {
+			emit_to(g, BPF_JMP_IMM(BPF_JSET, I, d.jm, 0), j);
+		} else {
+			emit(g, BPF_LDX_MEM(BPF_B, T, A, d.k1));
+			emit_to(g, BPF_JMP_IMM(BPF_JSET, T, d.jm, 0), j);
+		}
+		if (d.jraw)
+			emit(g, d.sx ? BPF_LDX_MEMSX(d.sz1, U, A, d.k1) : BPF_LDX_MEM(d.sz1, U, A, d.k1));
+		else
+			d_emit_alu(g, &d.jchg, U);
+		bind(g, j);
+	}
+	int base = A;
+	if (stack) {
+		base = S;
+		emit(g, BPF_MOV64_REG(S, 10));
+		emit(g, BPF_ALU64_IMM(BPF_ADD, S, -d.frame));
+	}
+	if (dmode) {
+		if (!d.into_v) {
+			emit(g, BPF_MOV64_REG(P, S));
+			emit(g, BPF_ALU64_REG(BPF_ADD, P, I));
+			emit(g, BPF_ALU64_REG(BPF_ADD, P, U));
+		} else {
+			P = U;
+			emit(g, BPF_ALU64_REG(BPF_ADD, P, S));
+			emit(g, BPF_ALU64_REG(BPF_ADD, P, I));
+		}
+	} else if (d.into_v) {
+		P = U;
+		emit(g, BPF_ALU64_REG(BPF_ADD, P, base));
+	} else if (pct(g, 60)) {
+		emit(g, BPF_MOV64_REG(P, base));
+		emit(g, BPF_ALU64_REG(BPF_ADD, P, U));
+	} else {
+		emit(g, BPF_MOV64_REG(P, U));
+		emit(g, BPF_ALU64_REG(BPF_ADD, P, base));
+	}
+	if (d.c)
+		emit(g, BPF_ALU64_IMM(BPF_ADD, P, d.c));
+	if (d.spill) {
+		emit(g, BPF_STX_MEM(BPF_DW, 10, P, -48));
+		emit(g, pct(g, 50) ? BPF_MOV64_IMM(P, 0) : BPF_MOV64_REG(P, T));
+		emit(g, BPF_LDX_MEM(BPF_DW, P, 10, -48));
+	}
+	for (int j = 0; j < d.nacc; j++) {
+		if (g->ndacc < 8)
+			g->dacc[g->ndacc++] = g->cnt;
+		emit_acc(g, &d.acc[j], P, T, pct(g, 50) ? T : I, 0);
+	}
+	if (d.alt) {
+		emit_to(g, BPF_JMP_A(0), skip);
+		bind(g, alt);
+		if (d.alt == 2) {
+			form_addr(g, P, A, V);
+			if (g->ndacc < 8)
+				g->dacc[g->ndacc++] = g->cnt;
+		}
+		emit_acc(g, &d.altacc, d.alt == 2 ? P : A, T, I, 0);
+	}
+	bind(g, skip);
+	if (!inc_first)
+		loop_inc(g, &lp);
+	loop_end(g, &lp);
+	emit(g, BPF_ALU64_REG(BPF_ADD, 0, I));
+	emit(g, BPF_EXIT_INSN());
+}
+
 /* ---- One program ------------------------------------------------------------------------ */
 
 static void generate(struct gen *g, uint64_t index)
@@ -1916,7 +2714,8 @@ static void generate(struct gen *g, uint64_t index)
 	case F_TWO: fam_two(g); break;
 	case F_SHAPES: fam_shapes(g); break;
 	case F_CALLS: fam_calls(g); break;
-	default: fam_trees(g); break;
+	case F_TREES: fam_trees(g); break;
+	default: fam_data(g); break;
 	}
 	resolve(g);
 }
@@ -1946,6 +2745,10 @@ struct outcome {
 };
 
 static _Alignas(64) uint8_t arena[ARENA];
+
+/* A crash (a fast copy running an access its entry check did not cover) names the
+ * program, run and engine before the process dies (on_crash). */
+static volatile sig_atomic_t cur_prog = -1, cur_run, cur_engine = -1;
 
 static void pick_run(struct gen *g, struct runcfg *rc)
 {
@@ -1981,6 +2784,23 @@ static void pick_run(struct gen *g, struct runcfg *rc)
 		if (len && pct(g, 40))
 			m[rnd(g, len)] ^= 0x10;
 	}
+	if (g->nhot && pct(g, 65)) {
+		/* family 8: bytes whose offsets are extreme, everywhere, at the end or
+		 * at the start */
+		r = (unsigned)rnd(g, 100);
+		uint8_t b = g->hot[rnd(g, (uint64_t)g->nhot)];
+		size_t w = len ? 1 + rnd(g, len < 80 ? len : 80) : 0;
+		if (r < 35)
+			memset(m, b, len);
+		else if (r < 65)
+			memset(m + len - w, b, w);
+		else if (r < 80)
+			memset(m, b, w);
+		else {
+			for (size_t i = 0; i < len; i++)
+				m[i] = pct(g, 70) ? g->hot[rnd(g, (uint64_t)g->nhot)] : (uint8_t)next64(g);
+		}
+	}
 	rc->nreg = 0;
 	if (pct(g, 15))	/* another region right after the memory */
 		rc->regions[rc->nreg++] = (struct bpfvm_region){
@@ -1999,6 +2819,7 @@ static __attribute__((noinline)) void run_engines(struct bpfvm_prog *prog,
 						  const size_t *eng, size_t n, struct outcome *out)
 {
 	for (size_t e = 0; e < n; e++) {
+		cur_engine = (sig_atomic_t)eng[e];
 		memcpy(arena, rc->init, ARENA);
 		struct bpfvm_run_opts o = {
 			.sz = sizeof(o), .mem = arena + rc->mem_off, .mem_len = rc->mem_len,
@@ -2117,14 +2938,193 @@ static void print_run(FILE *f, const struct runcfg *rc, const size_t *eng,
  * helper stopped, that faulted on memory (near-end: the access reached past the
  * memory's end by less than 64 bytes), that ran out of budget (drawn: with a
  * budget drawn in [1, 2 x needed]); programs in which the JIT versioned a loop
- * (loops.h: runs them in a fast copy once an entry check passes), and in which
- * it charges one by the decision-tree plan (owed: jit_owed_loops). */
-enum { S_PROGRAMS, S_REJECTED, S_VERSIONED, S_OWED, S_RUNS, S_OK, S_STOPS, S_READ, S_WRITE,
-       S_NEAR_END, S_BUDGET, S_DRAWN, S_OTHER, S_MISMATCHES, N_STATS };
+ * (loops.h: runs them in a fast copy once an entry check passes), in which it
+ * charges one by the decision-tree plan (owed: jit_owed_loops), and in which its
+ * analysis covers an access whose address has a loaded term (dcover: family 8). */
+enum { S_PROGRAMS, S_REJECTED, S_VERSIONED, S_OWED, S_DCOVER, S_RUNS, S_OK, S_STOPS, S_READ,
+       S_WRITE, S_NEAR_END, S_BUDGET, S_DRAWN, S_OTHER, S_MISMATCHES, N_STATS };
 static const char *const stat_names[N_STATS] = {
-	"programs", "rejected", "versioned", "owed", "runs", "ok", "stops", "read", "write",
+	"programs", "rejected", "versioned", "owed", "dcover", "runs", "ok", "stops", "read", "write",
 	"near-end", "budget", "drawn", "other", "mismatch",
 };
+
+/* The JIT's loop analysis (loops.h) of prog, as jit.c runs it: on the decoded
+ * program, with its blocks (leaders: 0, jump and call targets, after jumps, calls
+ * and exits) and its roots (0 and the local calls' targets). 0 or an error. */
+static int analyse(const struct bpfvm_prog *prog, struct lv_info *info)
+{
+	const struct bpf_insn *code = prog->decoded;
+	size_t cnt = prog->cnt, nroots = 0;
+	uint8_t *lead = calloc(cnt + 1, 1), *root = calloc(cnt + 1, 1);
+	uint32_t *blk = calloc(cnt + 1, sizeof(*blk));
+	size_t *roots = malloc((cnt + 1) * sizeof(*roots));
+	int err = -1;
+	if (!lead || !root || !blk || !roots)
+		goto out;
+	lead[0] = root[0] = 1;
+	for (size_t i = 0; i < cnt; i++) {
+		int row = code[i].code;
+		if (row == ISA_LDDW_HI || row >= ISA__COUNT)
+			continue;
+		int fmt = isa_rows[row].fmt;
+		size_t next = i + (row == ISA_LDDW ? 2 : 1);
+		if (isa_is_jump(row) || fmt == ISA_FMT_CALL_LOCAL) {
+			int64_t t = isa_target(&code[i], row, i);
+			if (t >= 0 && (uint64_t)t < cnt) {
+				lead[t] = 1;
+				root[t] |= fmt == ISA_FMT_CALL_LOCAL;
+			}
+		}
+		if (isa_is_jump(row) || fmt == ISA_FMT_CALL_LOCAL || fmt == ISA_FMT_EXIT ||
+		    fmt == ISA_FMT_CALL || fmt == ISA_FMT_CALLX)
+			lead[next] = 1;
+	}
+	for (size_t i = 0, l = 0; i < cnt; i++) {
+		if (code[i].code == ISA_LDDW_HI)
+			continue;
+		if (lead[i])
+			l = i;
+		blk[l]++;
+		if (root[i])
+			roots[nroots++] = i;
+	}
+	err = lv_analyse(code, cnt, lead, blk, roots, nroots, info);
+out:
+	free(lead);
+	free(root);
+	free(blk);
+	free(roots);
+	return err;
+}
+
+/* Whether the analysis covers one of the accesses the generator marked as having a
+ * loaded term in their address (g->dacc). */
+static bool data_covered(const struct bpfvm_prog *prog, const struct gen *g)
+{
+	struct lv_info info;
+	bool cov = false;
+	if (analyse(prog, &info))
+		return false;
+	for (int k = 0; k < g->ndacc; k++)
+		cov |= (size_t)g->dacc[k] < prog->cnt && info.covered[g->dacc[k]];
+	lv_free(&info);
+	return cov;
+}
+
+/* Family 8: sets the bound's k, i's initial value and D's delta (immediates outside
+ * the loop, which the analysis of the loop does not depend on) so that the ranges the
+ * analysis claims for the accesses at base + i and D + i end exactly at the end of
+ * the memory (or a byte short or past it), and D's starts exactly at its start (or a
+ * byte before). With the entry check passing exactly there, an access the analysis
+ * covers with too narrow a range runs past the memory unchecked, and the extreme
+ * loaded values (g->hot) make it do so in the last or first iteration. Per loops.h,
+ * the entry check assumes  i <= B - a + step - 1  for  i + a < B  (<=: B - a + step)
+ * and requires [inv + i0 + lo, inv + imax + hi) inside the memory. */
+static void data_fit(struct gen *g, const struct bpfvm_prog_opts *po0)
+{
+	struct bpfvm_prog_opts po = *po0;
+	po.no_jit = true;
+	struct bpfvm_prog *prog = bpfvm_prog__new(g->in, (size_t)g->cnt, &po);
+	struct lv_info info;
+	if (!prog || analyse(prog, &info)) {
+		bpfvm_prog__free(prog);
+		return;
+	}
+	const struct lv_loop *L = NULL;
+	for (size_t l = 0; l < info.nloops; l++)
+		if (info.loops[l].q == g->fit.I)
+			L = &info.loops[l];
+	if (!L || L->a.sym != LV_NONE || L->step_reg != LV_NONE || L->cmp == LV_NE ||
+	    (L->b.sym != g->fit.N && L->b.sym != LV_SLOT0))
+		goto out;
+	int64_t imax = (int64_t)L->b.c - L->a.c + L->step_c - (L->cmp == LV_LT);	/* - N */
+	int64_t lo[2] = { INT64_MAX, INT64_MAX }, hi[2] = { INT64_MIN, INT64_MIN };
+	for (size_t r = 0; r < L->nranges; r++) {
+		const struct lv_range *rg = &L->ranges[r];
+		int w = rg->inv == g->fit.B ? 0 : g->fit.d_at >= 0 && rg->inv == g->fit.D ? 1 : -1;
+		if (w < 0 || rg->iv != g->fit.I)
+			continue;
+		lo[w] = rg->lo < lo[w] ? rg->lo : lo[w];
+		hi[w] = rg->hi > hi[w] ? rg->hi : hi[w];
+	}
+	if (hi[0] == INT64_MIN && hi[1] == INT64_MIN)
+		goto out;
+	int64_t i0 = g->in[g->fit.i0_at].imm, delta = 0;
+	if (lo[0] != INT64_MAX && i0 + lo[0] < 0 && pct(g, 80))
+		i0 = -lo[0] - (pct(g, 20) ? 1 : 0);
+	if (hi[1] != INT64_MIN && pct(g, 85))
+		delta = -(i0 + lo[1]) - (pct(g, 25) ? 1 : 0);
+	int64_t top = hi[0] > hi[1] + delta ? hi[0] : hi[1] + delta;
+	unsigned r = (unsigned)rnd(g, 100);
+	int64_t k = top + imax + (r < 55 ? 0 : r < 80 ? -1 : r < 90 ? 1 : rrange(g, -8, 8));
+	if (r >= 95 || k < INT16_MIN || k > INT16_MAX || i0 < 0 || i0 > INT16_MAX ||
+	    delta < INT16_MIN || delta > INT16_MAX)
+		goto out;	/* as the generator drew it */
+	g->in[g->fit.i0_at].imm = (int32_t)i0;
+	if (g->fit.d_at >= 0)
+		g->in[g->fit.d_at].imm = (int32_t)delta;
+	if (g->fit.n_at >= 0)
+		g->in[g->fit.n_at].imm = (int32_t)-k;
+out:
+	lv_free(&info);
+	bpfvm_prog__free(prog);
+}
+
+static void put_num(char *buf, size_t *n, long v)
+{
+	char d[24];
+	int k = 0;
+	do
+		d[k++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0 && k < 24);
+	while (k > 0)
+		buf[(*n)++] = d[--k];
+}
+
+static void on_crash(int sig)
+{
+	char buf[256];
+	size_t n = 0;
+	const char *parts[] = { "\ntest_loops: signal ", " in program ", ", run ", ", engine " };
+	long nums[] = { sig, cur_prog, cur_run };
+	for (int k = 0; k < 4; k++) {
+		for (const char *c = parts[k]; *c; c++)
+			buf[n++] = *c;
+		if (k < 3)
+			put_num(buf, &n, nums[k]);
+	}
+	const char *e = cur_engine >= 0 && (size_t)cur_engine < N_ENGINES ?
+			engines[cur_engine].name : "?";
+	while (*e)
+		buf[n++] = *e++;
+	const char *tail = " (replay: test_loops --prog ";
+	while (*tail)
+		buf[n++] = *tail++;
+	put_num(buf, &n, cur_prog);
+	buf[n++] = ')';
+	buf[n++] = '\n';
+	buf[n] = 0;
+	fflush(stdout);		/* --prog's listing; the process is dying anyway */
+	fputs(buf, stderr);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Not under sanitizers, whose own handlers say more. */
+static void catch_crashes(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	return;
+#endif
+#endif
+	signal(SIGSEGV, on_crash);
+	signal(SIGBUS, on_crash);
+	signal(SIGILL, on_crash);
+	signal(SIGFPE, on_crash);
+}
 
 static double now_s(void)
 {
@@ -2146,6 +3146,7 @@ int main(int argc, char **argv)
 			verbose = true;
 	}
 	test_log_capture();
+	catch_crashes();
 
 	size_t eng[N_ENGINES], neng = 0;
 	bool have_jit = false;
@@ -2174,6 +3175,7 @@ int main(int argc, char **argv)
 
 	for (uint64_t p = single ? only : 0; p < (single ? only + 1 : count); p++) {
 		generate(&g, p);
+		cur_prog = (sig_atomic_t)p;
 		uint64_t *fs = st[g.family];
 		fs[S_PROGRAMS]++;
 		struct bpfvm_prog_opts po = {
@@ -2181,6 +3183,8 @@ int main(int argc, char **argv)
 			.helper_cnt = sizeof(helpers) / sizeof(helpers[0]),
 			.prog_type = g.ro_len ? BPFVM_PROG_TYPE_TRACEPOINT : BPFVM_PROG_TYPE_RAW,
 		};
+		if (g.family == F_DATA)
+			data_fit(&g, &po);
 		struct bpfvm_prog *prog = bpfvm_prog__new(g.in, (size_t)g.cnt, &po);
 		if (!prog) {
 			if (fs[S_REJECTED]++ < 3) {
@@ -2191,9 +3195,12 @@ int main(int argc, char **argv)
 		}
 		fs[S_VERSIONED] += jit_versioned_loops(prog->jit) > 0;
 		fs[S_OWED] += jit_owed_loops(prog->jit) > 0;
+		if (g.ndacc && have_jit)
+			fs[S_DCOVER] += data_covered(prog, &g);
 		if (verbose)
 			print_program(stdout, &g);
 		for (int run = 0; run < RUNS; run++) {
+			cur_run = run;
 			pick_run(&g, &rc);
 			/* How many instructions the run needs (the reference, default budget). */
 			run_engines(prog, &rc, DEFAULT_BUDGET, eng, 1, out);
@@ -2282,7 +3289,7 @@ int main(int argc, char **argv)
 	CHECK(all[S_REJECTED] == 0, "%" PRIu64 " generated programs were rejected",
 	      all[S_REJECTED]);
 	CHECK(wrong_engine == 0, "%" PRIu64 " runs did not use the engine asked for", wrong_engine);
-	if (!single && count >= 7000) {
+	if (!single && count >= 8000) {
 		/* the families make what they claim */
 		for (int f = 0; f < N_FAMILIES; f++) {
 			const uint64_t *s = st[f];
@@ -2303,6 +3310,12 @@ int main(int argc, char **argv)
 			CHECK(st[F_TREES][S_OWED] * 4 > st[F_TREES][S_PROGRAMS],
 			      "%s: the decision-tree plan in only %" PRIu64 " of %" PRIu64 " programs",
 			      family_names[F_TREES], st[F_TREES][S_OWED], st[F_TREES][S_PROGRAMS]);
+		/* and covers accesses at data-dependent addresses (bounded terms) */
+		if (have_jit)
+			CHECK(st[F_DATA][S_DCOVER] * 4 > st[F_DATA][S_PROGRAMS],
+			      "%s: data-dependent accesses covered in only %" PRIu64 " of %" PRIu64
+			      " programs", family_names[F_DATA], st[F_DATA][S_DCOVER],
+			      st[F_DATA][S_PROGRAMS]);
 	}
 	return test_summary();
 }
