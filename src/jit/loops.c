@@ -385,6 +385,12 @@ static struct form f_alu_range(int row, struct form x, struct form y)
 			return TOP;
 		k = (int64_t)(uint32_t)k;
 	}
+	bool and = row == ISA_AND64_IMM || row == ISA_AND32_IMM || row == ISA_AND64_REG ||
+		   row == ISA_AND32_REG;
+	/* (an exact operand may be any 64-bit constant: only an and keeps its
+	 * result small whatever the value; everything else wants small inputs) */
+	if (!and && (lo < -DLIM || hi > DLIM || k < -DLIM || k > DLIM))
+		return TOP;
 	int64_t rlo, rhi;
 	switch (row) {
 	case ISA_AND64_IMM: case ISA_AND32_IMM: case ISA_AND64_REG: case ISA_AND32_REG:
