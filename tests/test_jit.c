@@ -272,6 +272,129 @@ out:
 	bpfvm_prog__free(p);
 }
 
+/* ---- Repeated tests a fast copy skips (loops.c, thread_tests) ------------------------- */
+/* Per 8-byte word: two pairs of selects on one condition each, as clang emits them
+ * (the second pair's first half loads a byte at an address made from the data, so
+ * it may fault), and a near miss whose middle block changes the tested register. */
+static const char threaded_src[] =
+	"	r0 = 0\n"
+	"	r5 = 0\n"
+	"	if r2 < 8 goto out\n"
+	"loop:	r4 = r1\n"
+	"	r4 += r5\n"
+	"	r3 = *(u64 *)(r4 + 0)\n"
+	"	r8 = 0\n"
+	"	if r3 < 0x10000 goto t1\n"	/* X */
+	"	r8 |= 16\n"			/* F */
+	"t1:	if r3 < 0x10000 goto t2\n"	/* T: skipped */
+	"	r3 >>= 16\n"			/* G */
+	"t2:	if r3 < 0x100 goto t3\n"	/* X */
+	"	r8 |= 8\n"			/* F: may fault */
+	"	r4 = r3\n"
+	"	r4 %= 97\n"
+	"	r4 += r1\n"
+	"	r6 = *(u8 *)(r4 + 0)\n"
+	"	r0 += r6\n"
+	"t3:	if r3 < 0x100 goto t4\n"	/* T: skipped */
+	"	r3 >>= 8\n"			/* G */
+	"t4:	if r3 s> 3 goto t5\n"
+	"	r3 += 1\n"			/* writes the tested register: kept */
+	"t5:	if r3 s> 3 goto t6\n"
+	"	r0 += 1\n"
+	"t6:	r0 += r8\n"
+	"	r0 += r3\n"
+	"	r5 += 8\n"
+	"	r9 = r5\n"
+	"	r9 += 8\n"
+	"	if r9 <= r2 goto loop\n"
+	"out:	exit\n";
+#define THREADED_LOAD	16	/* the index of the byte load */
+
+/* What the program computes; *faults: the byte load faults. */
+static uint64_t threaded_expect(const uint8_t *mem, size_t len, bool *faults)
+{
+	uint64_t r0 = 0;
+	*faults = false;
+	for (size_t i = 0; i + 8 <= len; i += 8) {
+		uint64_t x, r8 = 0;
+		memcpy(&x, mem + i, 8);
+		if (x >= 0x10000) {
+			r8 |= 16;
+			x >>= 16;
+		}
+		if (x >= 0x100) {
+			r8 |= 8;
+			uint64_t a = x % 97;
+			if (a >= len) {
+				*faults = true;
+				return 0;
+			}
+			r0 += mem[a];
+			x >>= 8;
+		}
+		if ((int64_t)x <= 3)
+			x += 1;
+		if ((int64_t)x <= 3)
+			r0 += 1;
+		r0 += r8 + x;
+	}
+	return r0;
+}
+
+static void test_threaded_tests(void)
+{
+	struct bpf_insn *code = NULL;
+	size_t n = 0;
+	CHECK(bpfvm_asm(threaded_src, NULL, &code, &n) == 0, "assemble: %s", test_log_last());
+	struct bpfvm_prog *p = code ? mk(code, n) : NULL;
+	CHECK(p && p->jit, "compiled: %s", test_log_last());
+	if (!p || !p->jit)
+		goto out;
+	CHECK_U64(jit_versioned_loops(p->jit), 1, "versioned loops");
+	CHECK_U64(jit_threaded_tests(p->jit), 2, "tests skipped (the near miss is kept)");
+	CHECK_U64(code[THREADED_LOAD].code, BPF_LDX | BPF_MEM | BPF_B, "the load's index");
+	uint8_t mem[256];
+	size_t faulted = 0, ran = 0;
+	for (int round = 0; round < 400; round++) {
+		size_t len = 8 * (size_t)(1 + rnd() % 24);
+		for (size_t i = 0; i < len; i++) {
+			/* mostly small bytes, so words of every size class occur */
+			unsigned k = (unsigned)(rnd() % 8);
+			mem[i] = k < 5 ? 0 : (uint8_t)rnd();
+		}
+		bool faults;
+		uint64_t want = threaded_expect(mem, len, &faults);
+		uint8_t m[256];
+		memcpy(m, mem, len);
+		struct bpfvm_run_opts o = { .sz = sizeof(o), .mem = m, .mem_len = len,
+					    .engine = BPFVM_ENGINE_JIT };
+		int rc = bpfvm_prog__run_opts(p, &o);
+		if (faults) {
+			faulted++;
+			CHECK(rc == -EFAULT && o.fault.insn == THREADED_LOAD,
+			      "round %d: the byte load faults (rc %d at insn %u)", round, rc,
+			      o.fault.insn);
+		} else {
+			ran++;
+			CHECK(rc == 0 && o.retval == want, "round %d: r0 %#llx, want %#llx", round,
+			      (unsigned long long)o.retval, (unsigned long long)want);
+		}
+		/* the interpreter agrees, with no budget and with every budget that stops
+		 * the run (and the two after it) */
+		char what[64];
+		snprintf(what, sizeof(what), "threaded round %d", round);
+		compare(what, p, mem, len, NULL, 0, 0);
+		if (round % 8 == 0)
+			for (uint64_t b = 1; b <= o.insn_executed + 2; b++)
+				compare(what, p, mem, len, NULL, 0, b);
+	}
+	CHECK(faulted > 20 && ran > 20, "both kinds of run occur (%zu faulted, %zu ran)", faulted,
+	      ran);
+out:
+	bpfvm_prog__free(p);
+	free(code);
+}
+
 /* ---- A program of BPFVM_MAX_INSNS instructions ------------------------------------------ */
 static void test_large(void)
 {
@@ -599,6 +722,7 @@ int main(void)
 	test_every_row();
 	test_wx();
 	test_loop_copies();
+	test_threaded_tests();
 	test_large();
 	test_faults();
 	test_groups();

@@ -92,6 +92,7 @@ struct jit_image {
 	uint32_t *cb_prologue;	/* per prog->func_starts[k]: its frame prologue */
 	size_t nloops;		/* versioned loops */
 	size_t nowed;		/* of which charged by the decision-tree plan */
+	size_t nthreaded;	/* repeated tests their fast copies skip */
 	uint32_t *copy_off;	/* cnt + 1: jit_copy_offsets */
 };
 
@@ -203,6 +204,8 @@ struct jit_state {
 	uint32_t *lv_lbl;	/* per loop: its fixed labels: the checked header
 				 * (after the entry check), then one per fast block */
 	int32_t cur_loop;	/* emitting this loop's fast copy, or -1 */
+	int32_t thr_to;		/* there: where the block's last jump goes instead
+				 * (a repeated test skipped: loops.h), or -1 */
 	uint32_t *copy_off;	/* per instruction: its code in a fast copy (last pass) */
 	uint32_t *pads;		/* where each alignment padding ends, in emission order
 				 * (this pass's position once emitted, else the
@@ -380,6 +383,8 @@ static void call_abs(struct jit_state *st, const void *fn)
 static uint32_t insn_label(struct jit_state *st, size_t from, size_t t)
 {
 	if (st->cur_loop >= 0) {
+		if (st->thr_to >= 0)
+			t = (size_t)st->thr_to;
 		int j = lv_block_index(&st->lv.loops[st->cur_loop], t);
 		if (j >= 0)
 			return st->lv_lbl[st->cur_loop] + 1 + (uint32_t)j;
@@ -1752,6 +1757,9 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 		bind(st, st->lv_lbl[k] + 1 + (uint32_t)j);
 		if (st->copy_off)
 			st->copy_off[i] = (uint32_t)b->pos;	/* the block's charge with it */
+		if (L->thread[j] == LV_DEAD)
+			continue;	/* a repeated test nothing reaches here */
+		st->thr_to = L->thread[j];
 		if (L->calls) {
 			emit_charge(st, i);				/* sub r9, n; jb .copy */
 		} else if (L->charge[j] && st->dual && other) {
@@ -1778,11 +1786,17 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 			}
 			i += st->code[i].code == ISA_LDDW ? 2 : 1;
 		} while (i < st->cnt && !(st->flags[i] & FL_LEADER));
+		st->thr_to = -1;
 		if (falls_through(st->code[last].code)) {
+			if (L->thread[j] >= 0 && !isa_is_jump(st->code[last].code))
+				i = (size_t)L->thread[j];	/* past a skipped test */
 			int n = lv_block_index(L, i);
+			size_t nx = j + 1;			/* the next block with code */
+			while (nx < L->nblocks && L->thread[nx] == LV_DEAD)
+				nx++;
 			if (n < 0)
 				jump(st, -1, insn_label(st, last, i));	/* jmp next (out of the loop) */
-			else if ((size_t)n != j + 1)
+			else if ((size_t)n != nx)
 				jump(st, -1, st->lv_lbl[k] + 1 + (uint32_t)n);	/* jmp next's copy */
 		}
 	}
@@ -2022,7 +2036,8 @@ static void free_state(struct jit_state *st)
 int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 {
 	struct jit_state st = { .prog = prog, .code = prog->decoded, .cnt = prog->cnt,
-				.checked = true, .err_insn = SIZE_MAX, .cur_loop = -1 };
+				.checked = true, .err_insn = SIZE_MAX, .cur_loop = -1,
+				.thr_to = -1 };
 	struct jit_image *img = NULL;
 	uint8_t *map = MAP_FAILED;
 	size_t map_len = 0, pg = page_size();
@@ -2122,8 +2137,10 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	img->nloops = st.lv.nloops;
 	img->copy_off = st.copy_off;
 	st.copy_off = NULL;
-	for (size_t k = 0; k < st.lv.nloops; k++)
+	for (size_t k = 0; k < st.lv.nloops; k++) {
 		img->nowed += st.lv.loops[k].owed;
+		img->nthreaded += st.lv.loops[k].nthreaded;
+	}
 	img->tail_entry = st.lbl[lbl_fixed(&st, L_TAIL)];
 	img->cb_entry = st.lbl[lbl_fixed(&st, L_CALLBACK)];
 	for (size_t k = 0; k < prog->func_start_cnt; k++)
@@ -2168,6 +2185,11 @@ const uint32_t *jit_copy_offsets(const struct jit_image *img)
 size_t jit_owed_loops(const struct jit_image *img)
 {
 	return img ? img->nowed : 0;
+}
+
+size_t jit_threaded_tests(const struct jit_image *img)
+{
+	return img ? img->nthreaded : 0;
 }
 
 void jit_code(const struct jit_image *img, const void **code, size_t *len,

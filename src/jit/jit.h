@@ -140,6 +140,8 @@ size_t jit_versioned_loops(const struct jit_image *img);
 /* How many of them charge the budget by the decision-tree plan (loops.c,
  * plan_charges: instructions owed along a path, settled at joins). */
 size_t jit_owed_loops(const struct jit_image *img);
+/* How many repeated tests their fast copies skip (loops.c, thread_tests). */
+size_t jit_threaded_tests(const struct jit_image *img);
 
 /* Per instruction, where its code in a fast loop copy starts, UINT32_MAX if in
  * none; [cnt] = where the copies end (bpfvm_prog__jited_loops). */

@@ -1180,6 +1180,73 @@ static int plan_charges(struct lwork *w, struct lv_loop *L, uint32_t *charge, in
 	return 0;
 }
 
+/* Tests the fast copy need not repeat. clang lowers each select to a skip-one
+ * diamond, and two selects on one condition to two diamonds that test the same
+ * registers the same way (x >> 16 ? ... : ..., twice in a row):
+ *     X: ...; if c goto T           X's taken edge
+ *     F: ... (writes no register c reads), falls into T
+ *     T: if c goto T2               one instruction; its predecessors: X, F
+ *     G: ...                        T's fall-through; its only predecessor: T
+ * Coming from X's taken edge T is taken too, coming from F it is not: X jumps to
+ * T2, F falls into G, and T's code is never reached. The count stays exact when
+ * the plan charges nothing at T: its instruction is then paid for ahead, by
+ * whatever block charges for it, on both ways through it, exactly as if its code
+ * ran. G, now entered from F alone, is charged with F (ahead[F] grows by that
+ * much, for F's fault paths). Patterns are taken in instruction order and never
+ * overlap (a T is never another pattern's X, F or G). */
+static int thread_tests(const struct lwork *w, struct lv_loop *L)
+{
+	const struct cfg *g = w->g;
+	L->nthreaded = 0;
+	L->thread = malloc(L->nblocks * sizeof(*L->thread));
+	if (!L->thread)
+		return -ENOMEM;
+	for (size_t j = 0; j < L->nblocks; j++)
+		L->thread[j] = LV_AS_IS;
+	if (L->calls)
+		return 0;	/* every block charges itself: nothing is paid ahead */
+#define NPRED(b) (g->pred_off[(b) + 1] - g->pred_off[b])
+	for (size_t jx = 0; jx < L->nblocks; jx++) {
+		int32_t x = g->bid[L->blocks[jx]];
+		const struct bpf_insn *cx = &w->code[g->last[x]];
+		int fmt = cx->code < ISA__COUNT ? isa_rows[cx->code].fmt : -1;
+		if ((fmt != ISA_FMT_JCOND_K && fmt != ISA_FMT_JCOND_X) || L->thread[jx] != LV_AS_IS)
+			continue;
+		int32_t t = g->succ[2 * x], f = g->succ[2 * x + 1];
+		if (!in_loop(w, t) || !in_loop(w, f) || t == f || t == w->header ||
+		    f == w->header || g->start[t] != g->last[t] || NPRED(t) != 2 || NPRED(f) != 1 ||
+		    g->succ[2 * f] != NO_BLOCK || g->succ[2 * f + 1] != t)
+			continue;
+		const struct bpf_insn *ct = &w->code[g->start[t]];
+		if (ct->code != cx->code || ct->dst_reg != cx->dst_reg ||
+		    ct->src_reg != cx->src_reg || ct->imm != cx->imm)
+			continue;
+		int32_t t2 = g->succ[2 * t], gg = g->succ[2 * t + 1];
+		if (!in_loop(w, t2) || !in_loop(w, gg) || t2 == gg || t2 == w->header ||
+		    gg == w->header || NPRED(gg) != 1)
+			continue;
+		uint16_t rd = isa_regs_read(ct, ct->code), wr = 0;
+		for (uint32_t i = g->start[f]; i <= g->last[f]; i++)
+			if (w->code[i].code != ISA_LDDW_HI && w->code[i].code < ISA__COUNT)
+				wr |= isa_regs_written(&w->code[i], w->code[i].code);
+		int jt = lv_block_index(L, g->start[t]), jf = lv_block_index(L, g->start[f]);
+		int jg = lv_block_index(L, g->start[gg]);
+		if ((wr & rd) || jt < 0 || jf < 0 || jg < 0 || L->charge[jt] ||
+		    L->thread[jt] != LV_AS_IS || L->thread[jf] != LV_AS_IS ||
+		    L->thread[jg] != LV_AS_IS)
+			continue;
+		L->thread[jx] = (int32_t)g->start[t2];
+		L->thread[jf] = (int32_t)g->start[gg];
+		L->thread[jt] = LV_DEAD;
+		L->charge[jf] += L->charge[jg];
+		L->ahead[jf] += (int32_t)L->charge[jg];
+		L->charge[jg] = 0;
+		L->nthreaded++;
+	}
+#undef NPRED
+	return 0;
+}
+
 /* Analyses the loop headed by block h whose blocks are marked in w->local (local
  * index order unspecified); fills L and covered[] on success. */
 static int analyse_loop(struct lwork *w, struct lv_loop *L, uint8_t *covered)
@@ -1384,6 +1451,16 @@ static int analyse_loop(struct lwork *w, struct lv_loop *L, uint8_t *covered)
 		free(ah);
 		L->nblocks = n;
 		L->header = g->start[w->header];
+		err = thread_tests(w, L);
+		if (err) {
+			free(L->blocks);
+			free(L->charge);
+			free(L->ahead);
+			L->blocks = L->charge = NULL;
+			L->ahead = NULL;
+			goto out;
+		}
+		err = 1;
 	}
 	if (err != 1) {
 		for (size_t k = 0; k < w->nacc; k++)
@@ -1417,6 +1494,7 @@ void lv_free(struct lv_info *info)
 		free(info->loops[k].blocks);
 		free(info->loops[k].charge);
 		free(info->loops[k].ahead);
+		free(info->loops[k].thread);
 	}
 	free(info->loops);
 	free(info->covered);
@@ -1531,6 +1609,7 @@ int lv_analyse(const struct bpf_insn *code, size_t cnt, const uint8_t *leader,
 					free(L.blocks);
 					free(L.charge);
 					free(L.ahead);
+					free(L.thread);
 					err = -ENOMEM;
 				} else {
 					out->loops = v;

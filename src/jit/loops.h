@@ -110,7 +110,15 @@ struct lv_loop {
 	 * own length and ahead[] 0. */
 	bool calls;
 	bool owed;		/* charged by the decision-tree plan (ahead <= 0) */
+	/* Repeated tests the fast copy skips (thread_tests in loops.c), per block:
+	 * LV_AS_IS, LV_DEAD (never reached in the copy: not emitted), or the
+	 * instruction that the block's last jump (when it ends in a conditional
+	 * jump) or its fall-through (otherwise) goes to instead. */
+	int32_t *thread;
+	size_t nthreaded;	/* blocks made LV_DEAD */
 };
+#define LV_AS_IS	(-1)
+#define LV_DEAD		(-2)
 
 struct lv_info {
 	struct lv_loop *loops;
