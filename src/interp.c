@@ -17,8 +17,10 @@
  *     jump, which branch predictors like. GCC and clang only.
  *   - interp_run_switch: a switch in a loop: portable C.
  * The semantics of each instruction are written once, in interp_body.h, through
- * the operation macros below; only the way control reaches the next handler
- * differs. Nothing about an instruction may be written in one mode only.
+ * the operation macros below (what ALU instructions compute and when jumps are
+ * taken: isa_eval.h, shared with the JIT's constant folding); only the way
+ * control reaches the next handler differs. Nothing about an instruction may be
+ * written in one mode only.
  *
  * State. Registers, the instruction pointer, the budget countdown and the stack
  * bounds live in locals of the one function (no per-instruction call). r0..r10
@@ -94,6 +96,7 @@
 #include <string.h>
 
 #include "isa.h"
+#include "isa_eval.h"
 #include "prog.h"
 
 /* Zeroes n bytes (a multiple of 64) at p, 16-byte aligned, with plain vector
@@ -169,65 +172,6 @@ struct interp_frame {
 	uint64_t saved[4];			/* r6..r9 */
 	const struct bpf_insn *call;		/* the call instruction */
 };
-
-/* ---- Arithmetic with the ISA's corner cases, free of C undefined behaviour ------ */
-
-static ALWAYS_INLINE uint64_t udiv64(uint64_t a, uint64_t b) { return b ? a / b : 0; }
-static ALWAYS_INLINE uint64_t umod64(uint64_t a, uint64_t b) { return b ? a % b : a; }
-static ALWAYS_INLINE uint32_t udiv32(uint32_t a, uint32_t b) { return b ? a / b : 0; }
-static ALWAYS_INLINE uint32_t umod32(uint32_t a, uint32_t b) { return b ? a % b : a; }
-
-/* x / -1 is -x (INT_MIN / -1 = INT_MIN) and x % -1 is 0, computed without the
- * overflowing C division. */
-static ALWAYS_INLINE uint64_t sdiv64(uint64_t a, uint64_t b)
-{
-	if (b == 0)
-		return 0;
-	if (b == UINT64_MAX)
-		return 0 - a;
-	return (uint64_t)((int64_t)a / (int64_t)b);
-}
-static ALWAYS_INLINE uint64_t smod64(uint64_t a, uint64_t b)
-{
-	if (b == 0)
-		return a;
-	if (b == UINT64_MAX)
-		return 0;
-	return (uint64_t)((int64_t)a % (int64_t)b);
-}
-static ALWAYS_INLINE uint32_t sdiv32(uint32_t a, uint32_t b)
-{
-	if (b == 0)
-		return 0;
-	if (b == UINT32_MAX)
-		return 0u - a;
-	return (uint32_t)((int32_t)a / (int32_t)b);
-}
-static ALWAYS_INLINE uint32_t smod32(uint32_t a, uint32_t b)
-{
-	if (b == 0)
-		return a;
-	if (b == UINT32_MAX)
-		return 0;
-	return (uint32_t)((int32_t)a % (int32_t)b);
-}
-
-/* Byte order conversions of the END instructions on this host. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define TO_LE16(x)	__builtin_bswap16(x)
-#define TO_LE32(x)	__builtin_bswap32(x)
-#define TO_LE64(x)	__builtin_bswap64(x)
-#define TO_BE16(x)	(x)
-#define TO_BE32(x)	(x)
-#define TO_BE64(x)	(x)
-#else
-#define TO_LE16(x)	(x)
-#define TO_LE32(x)	(x)
-#define TO_LE64(x)	(x)
-#define TO_BE16(x)	__builtin_bswap16(x)
-#define TO_BE32(x)	__builtin_bswap32(x)
-#define TO_BE64(x)	__builtin_bswap64(x)
-#endif
 
 /* ---- Atomics ----------------------------------------------------------------------
  * at_<op><bits>(p, v): performs the operation on *p and returns the old value.
@@ -330,30 +274,20 @@ static NOINLINE int set_fault(struct vm_run *run, enum bpfvm_fault_kind kind, ui
  * them for the dispatch mode it is compiled for.
  */
 
-/* ALU: dst = EXPR of a_ (dst) and b_ (src, or imm: sign-extended for 64-bit,
- * its low 32 bits for 32-bit). 32-bit results zero-extend. */
-#define ALU64_OPS(NAME, EXPR) \
-	OP(NAME##64_IMM) { const uint64_t a_ = DST, b_ = IMM64; DST = (EXPR); NEXT(); } \
-	OP(NAME##64_REG) { const uint64_t a_ = DST, b_ = SRC; DST = (EXPR); NEXT(); }
-#define ALU32_OPS(NAME, EXPR) \
-	OP(NAME##32_IMM) { \
-		const uint32_t a_ = (uint32_t)DST, b_ = IMM32; \
-		DST = (uint32_t)(EXPR); NEXT(); \
-	} \
-	OP(NAME##32_REG) { \
-		const uint32_t a_ = (uint32_t)DST, b_ = (uint32_t)SRC; \
-		DST = (uint32_t)(EXPR); NEXT(); \
-	}
-#define ALU_OPS(NAME, EXPR64, EXPR32) ALU64_OPS(NAME, EXPR64) ALU32_OPS(NAME, EXPR32)
-
-/* Conditional jumps: compare dst with src or imm as type T. For JMP, imm is
- * sign-extended to 64 bits; for JMP32 both sides are the low 32 bits. */
-#define JMP_OPS(NAME, T, CMP) \
-	OP(NAME##_IMM) { JUMP_IF((T)DST CMP (T)IMM64); } \
-	OP(NAME##_REG) { JUMP_IF((T)DST CMP (T)SRC); }
-#define JSET_OPS(NAME, T) \
-	OP(NAME##_IMM) { JUMP_IF(((T)DST & (T)IMM64) != 0); } \
-	OP(NAME##_REG) { JUMP_IF(((T)DST & (T)SRC) != 0); }
+/* ALU and conditional jumps compute through isa_eval.h (the JIT's constant folding
+ * uses the same functions): b is src, or imm sign-extended to 64 bits (the 32-bit
+ * forms take its low half). */
+#define ALU_OPS(NAME) \
+	OP(NAME##64_IMM) { DST = isa_alu(ISA_##NAME##64_IMM, DST, IMM64); NEXT(); } \
+	OP(NAME##64_REG) { DST = isa_alu(ISA_##NAME##64_REG, DST, SRC); NEXT(); } \
+	OP(NAME##32_IMM) { DST = isa_alu(ISA_##NAME##32_IMM, DST, IMM64); NEXT(); } \
+	OP(NAME##32_REG) { DST = isa_alu(ISA_##NAME##32_REG, DST, SRC); NEXT(); }
+/* NEG, MOVSX, END: one operand (B: what isa_alu reads as b) */
+#define ALU_1(NAME, B) \
+	OP(NAME) { DST = isa_alu(ISA_##NAME, DST, B); NEXT(); }
+#define JMP_OPS(NAME) \
+	OP(NAME##_IMM) { JUMP_IF(isa_cond(ISA_##NAME##_IMM, DST, IMM64)); } \
+	OP(NAME##_REG) { JUMP_IF(isa_cond(ISA_##NAME##_REG, DST, SRC)); }
 #define JUMP_IF(COND) do { \
 	ip += (COND) ? (ptrdiff_t)ip->off + 1 : 1; \
 	DISPATCH(); } while (0)

@@ -4,7 +4,8 @@
  *   INTERP_FN    name of the function to define
  *   INTERP_GOTO  1: computed-goto dispatch (GNU C); 0: switch dispatch
  * Every instruction's semantics is written here once, through the operation
- * macros of interp.c; this file only adds the control transfer of its mode:
+ * macros of interp.c (ALU results and jump conditions through isa_eval.h); this
+ * file only adds the control transfer of its mode:
  *   OP(ROW)      opens the handler of isa.def row ROW
  *   DISPATCH()   runs the slot ip points at (after charging the budget)
  *   NEXT()       runs the following slot
@@ -145,42 +146,15 @@ dispatch:
 	}
 
 	/* ---- ALU and ALU64 ---------------------------------------------------------- */
-	ALU_OPS(ADD, a_ + b_, a_ + b_)
-	ALU_OPS(SUB, a_ - b_, a_ - b_)
-	ALU_OPS(MUL, a_ * b_, a_ * b_)
-	ALU_OPS(DIV, udiv64(a_, b_), udiv32(a_, b_))
-	ALU_OPS(SDIV, sdiv64(a_, b_), sdiv32(a_, b_))
-	ALU_OPS(MOD, umod64(a_, b_), umod32(a_, b_))
-	ALU_OPS(SMOD, smod64(a_, b_), smod32(a_, b_))
-	ALU_OPS(OR, a_ | b_, a_ | b_)
-	ALU_OPS(AND, a_ & b_, a_ & b_)
-	ALU_OPS(XOR, a_ ^ b_, a_ ^ b_)
-	ALU_OPS(LSH, a_ << (b_ & 63), a_ << (b_ & 31))
-	ALU_OPS(RSH, a_ >> (b_ & 63), a_ >> (b_ & 31))
-	ALU_OPS(ARSH, (uint64_t)((int64_t)a_ >> (b_ & 63)),
-		(uint32_t)((int32_t)a_ >> (b_ & 31)))
-	ALU_OPS(MOV, ((void)a_, b_), ((void)a_, b_))
-
-	OP(NEG64) { DST = 0 - DST; NEXT(); }
-	OP(NEG32) { DST = (uint32_t)(0u - (uint32_t)DST); NEXT(); }
-
-	OP(MOVSX8_32)  { DST = (uint32_t)(int32_t)(int8_t)SRC; NEXT(); }
-	OP(MOVSX16_32) { DST = (uint32_t)(int32_t)(int16_t)SRC; NEXT(); }
-	OP(MOVSX8_64)  { DST = (uint64_t)(int64_t)(int8_t)SRC; NEXT(); }
-	OP(MOVSX16_64) { DST = (uint64_t)(int64_t)(int16_t)SRC; NEXT(); }
-	OP(MOVSX32_64) { DST = (uint64_t)(int64_t)(int32_t)SRC; NEXT(); }
-
-	/* Byte swaps: le/be convert to that byte order (truncating to the width),
-	 * bswap always swaps. */
-	OP(LE16)    { DST = (uint16_t)TO_LE16((uint16_t)DST); NEXT(); }
-	OP(LE32)    { DST = (uint32_t)TO_LE32((uint32_t)DST); NEXT(); }
-	OP(LE64)    { DST = TO_LE64(DST); NEXT(); }
-	OP(BE16)    { DST = (uint16_t)TO_BE16((uint16_t)DST); NEXT(); }
-	OP(BE32)    { DST = (uint32_t)TO_BE32((uint32_t)DST); NEXT(); }
-	OP(BE64)    { DST = TO_BE64(DST); NEXT(); }
-	OP(BSWAP16) { DST = __builtin_bswap16((uint16_t)DST); NEXT(); }
-	OP(BSWAP32) { DST = __builtin_bswap32((uint32_t)DST); NEXT(); }
-	OP(BSWAP64) { DST = __builtin_bswap64(DST); NEXT(); }
+	ALU_OPS(ADD) ALU_OPS(SUB) ALU_OPS(MUL) ALU_OPS(DIV) ALU_OPS(SDIV) ALU_OPS(MOD)
+	ALU_OPS(SMOD) ALU_OPS(OR) ALU_OPS(AND) ALU_OPS(XOR) ALU_OPS(LSH) ALU_OPS(RSH)
+	ALU_OPS(ARSH) ALU_OPS(MOV)
+	ALU_1(NEG64, DST) ALU_1(NEG32, DST)
+	ALU_1(MOVSX8_32, SRC) ALU_1(MOVSX16_32, SRC) ALU_1(MOVSX8_64, SRC)
+	ALU_1(MOVSX16_64, SRC) ALU_1(MOVSX32_64, SRC)
+	ALU_1(LE16, DST) ALU_1(LE32, DST) ALU_1(LE64, DST)
+	ALU_1(BE16, DST) ALU_1(BE32, DST) ALU_1(BE64, DST)
+	ALU_1(BSWAP16, DST) ALU_1(BSWAP32, DST) ALU_1(BSWAP64, DST)
 
 	/* ---- 64-bit immediate ----------------------------------------------------- */
 	OP(LDDW) {
@@ -241,28 +215,11 @@ dispatch:
 	/* ---- Jumps ---------------------------------------------------------------------- */
 	OP(JA)   { JUMP(ip->off); }
 	OP(JA32) { JUMP(ip->imm); }
-	JMP_OPS(JEQ, uint64_t, ==)
-	JMP_OPS(JNE, uint64_t, !=)
-	JMP_OPS(JGT, uint64_t, >)
-	JMP_OPS(JGE, uint64_t, >=)
-	JMP_OPS(JLT, uint64_t, <)
-	JMP_OPS(JLE, uint64_t, <=)
-	JMP_OPS(JSGT, int64_t, >)
-	JMP_OPS(JSGE, int64_t, >=)
-	JMP_OPS(JSLT, int64_t, <)
-	JMP_OPS(JSLE, int64_t, <=)
-	JSET_OPS(JSET, uint64_t)
-	JMP_OPS(JEQ32, uint32_t, ==)
-	JMP_OPS(JNE32, uint32_t, !=)
-	JMP_OPS(JGT32, uint32_t, >)
-	JMP_OPS(JGE32, uint32_t, >=)
-	JMP_OPS(JLT32, uint32_t, <)
-	JMP_OPS(JLE32, uint32_t, <=)
-	JMP_OPS(JSGT32, int32_t, >)
-	JMP_OPS(JSGE32, int32_t, >=)
-	JMP_OPS(JSLT32, int32_t, <)
-	JMP_OPS(JSLE32, int32_t, <=)
-	JSET_OPS(JSET32, uint32_t)
+	JMP_OPS(JEQ) JMP_OPS(JNE) JMP_OPS(JGT) JMP_OPS(JGE) JMP_OPS(JLT) JMP_OPS(JLE)
+	JMP_OPS(JSGT) JMP_OPS(JSGE) JMP_OPS(JSLT) JMP_OPS(JSLE) JMP_OPS(JSET)
+	JMP_OPS(JEQ32) JMP_OPS(JNE32) JMP_OPS(JGT32) JMP_OPS(JGE32) JMP_OPS(JLT32)
+	JMP_OPS(JLE32) JMP_OPS(JSGT32) JMP_OPS(JSGE32) JMP_OPS(JSLT32) JMP_OPS(JSLE32)
+	JMP_OPS(JSET32)
 
 	/* ---- Calls and exit ------------------------------------------------------------ */
 	OP(CALL) {

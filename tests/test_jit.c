@@ -395,6 +395,107 @@ out:
 	free(code);
 }
 
+/* ---- Folding (fold.h) ------------------------------------------------------------- */
+/* Constants flowing through ALU instructions and into a jump. */
+static const char fold_const_src[] =
+	"	r1 = 7\n"
+	"	r2 = 5\n"
+	"	r1 *= r2\n"			/* const 35 */
+	"	r3 = r1\n"			/* const */
+	"	w3 -= 36\n"			/* const 0xffffffff */
+	"	r4 = 0x100000000 ll\n"
+	"	r4 |= r3\n"			/* const 0x1ffffffff */
+	"	r5 = r4\n"			/* const */
+	"	r5 >>= 1\n"			/* const 0xffffffff */
+	"	r0 = r5\n"			/* const */
+	"	r0 ^= r0\n"			/* const 0 */
+	"	r0 += r4\n"			/* const 0x1ffffffff */
+	"	if r4 > r3 goto out\n"		/* taken */
+	"	r0 = 99\n"
+	"out:	exit\n";
+/* Unknown values: zero- and sign-extensions, identities, constant operands. */
+static const char fold_data_src[] =
+	"	r2 = *(u32 *)(r1 + 0)\n"
+	"	r3 = *(u64 *)(r1 + 8)\n"
+	"	w2 = w2\n"			/* nothing: r2 is zero-extended */
+	"	r3 <<= 32\n"			/* mov r3d, r3d */
+	"	r3 >>= 32\n"			/* nothing */
+	"	r4 = *(u64 *)(r1 + 8)\n"
+	"	r4 <<= 32\n"			/* movsxd */
+	"	r4 s>>= 32\n"			/* nothing */
+	"	r8 = r4\n"
+	"	w8 = w8\n"			/* mov r8d, r8d: r4 was sign-extended */
+	"	r4 ^= r8\n"
+	"	r5 = 12\n"
+	"	r2 += r5\n"			/* add r2, 12 */
+	"	r0 = r2\n"
+	"	r0 += r3\n"
+	"	r0 ^= r4\n"
+	"	r6 = r0\n"			/* imul r6, r0, 3 */
+	"	r6 *= 3\n"
+	"	r0 += r6\n"
+	"	r0 += 0\n"			/* nothing */
+	"	r7 = 0x1234\n"
+	"	if r0 > r7 goto out\n"		/* cmp r0, 0x1234 */
+	"	r0 += 1\n"
+	"out:	exit\n";
+
+static struct bpfvm_prog *mk_asm(const char *src)
+{
+	struct bpf_insn *code = NULL;
+	size_t n = 0;
+	CHECK(bpfvm_asm(src, NULL, &code, &n) == 0, "assemble: %s", test_log_last());
+	struct bpfvm_prog *p = code ? mk(code, n) : NULL;
+	free(code);
+	return p;
+}
+
+static void test_fold(void)
+{
+	struct bpfvm_prog *p = mk_asm(fold_const_src);
+	CHECK(p && p->jit, "constants: compiled");
+	if (p && p->jit) {
+		CHECK_U64(jit_folded_insns(p->jit), 10, "constants: folded instructions");
+		struct bpfvm_run_opts o = { .sz = sizeof(o), .engine = BPFVM_ENGINE_JIT };
+		CHECK(bpfvm_prog__run_opts(p, &o) == 0 && o.retval == 0x1ffffffffull &&
+		      o.insn_executed == 14, "constants: r0 %#llx after %llu instructions",
+		      (unsigned long long)o.retval, (unsigned long long)o.insn_executed);
+		for (uint64_t b = 0; b <= 16; b++)
+			compare("constants", p, NULL, 0, NULL, 0, b);
+	}
+	bpfvm_prog__free(p);
+
+	p = mk_asm(fold_data_src);
+	CHECK(p && p->jit, "data: compiled");
+	if (p && p->jit) {
+		CHECK_U64(jit_folded_insns(p->jit), 8, "data: folded instructions");
+		for (int round = 0; round < 200; round++) {
+			uint8_t mem[16];
+			uint64_t a, x;
+			a = val();
+			x = val();
+			memcpy(mem, &a, 8);
+			memcpy(mem + 8, &x, 8);
+			uint64_t r2 = (uint64_t)(uint32_t)a + 12, r3 = (uint32_t)x;
+			uint64_t r4 = (uint64_t)(int64_t)(int32_t)(uint32_t)x;
+			uint64_t r0 = (r2 + r3) ^ (r4 ^ (uint32_t)r4);
+			r0 += r0 * 3;
+			if (!(r0 > 0x1234))
+				r0 += 1;
+			struct bpfvm_run_opts o = { .sz = sizeof(o), .mem = mem, .mem_len = 16,
+						    .engine = BPFVM_ENGINE_JIT };
+			CHECK(bpfvm_prog__run_opts(p, &o) == 0 && o.retval == r0,
+			      "data round %d: r0 %#llx, want %#llx", round,
+			      (unsigned long long)o.retval, (unsigned long long)r0);
+			compare("data", p, mem, 16, NULL, 0, 0);
+			if (round < 4)
+				for (uint64_t b = 1; b <= 25; b++)
+					compare("data", p, mem, 16, NULL, 0, b);
+		}
+	}
+	bpfvm_prog__free(p);
+}
+
 /* ---- A program of BPFVM_MAX_INSNS instructions ------------------------------------------ */
 static void test_large(void)
 {
@@ -432,8 +533,11 @@ static void test_large(void)
 /* ---- Generated: ALU, jumps and atomics on every register pair ---------------------------- */
 
 /* Loads v[k] into rk for k = 0..9; then the instruction(s); then folds r0-r9 (and
- * the stack slot at r10-16) into r0. Returns the count. */
-static size_t build(struct bpf_insn *p, const uint64_t *v, const struct bpf_insn *op, size_t nop)
+ * the stack slot at r10-16) into r0. Returns the count. The registers in loaded
+ * are loaded from stack slots, so the JIT cannot know their values; the others
+ * are lddw constants, which it folds (fold.h). */
+static size_t build(struct bpf_insn *p, const uint64_t *v, const struct bpf_insn *op, size_t nop,
+		    unsigned loaded)
 {
 	size_t n = 0;
 	p[n++] = (struct bpf_insn)BPF_LD_IMM64(1, 0);
@@ -444,7 +548,12 @@ static size_t build(struct bpf_insn *p, const uint64_t *v, const struct bpf_insn
 		p[n++] = (struct bpf_insn)BPF_LD_IMM64(k, 0);
 		p[n - 1].imm = (int32_t)v[k];
 		p[n++] = (struct bpf_insn){ .imm = (int32_t)(v[k] >> 32) };
+		if (loaded >> k & 1)
+			p[n++] = (struct bpf_insn)BPF_STX_MEM(BPF_DW, 10, k, -200 - 8 * k);
 	}
+	for (int k = 0; k < 10; k++)
+		if (loaded >> k & 1)
+			p[n++] = (struct bpf_insn)BPF_LDX_MEM(BPF_DW, k, 10, -200 - 8 * k);
 	for (size_t k = 0; k < nop; k++)
 		p[n++] = op[k];
 	for (int k = 0; k < 10; k++)
@@ -474,7 +583,7 @@ static struct bpf_insn raw(int row, int dst, int src, int16_t off, int32_t imm)
 
 static void test_generated(void)
 {
-	struct bpf_insn p[128];
+	struct bpf_insn p[160];
 	uint64_t v[11];
 	char what[128];
 	int before = t_fail;
@@ -491,12 +600,14 @@ static void test_generated(void)
 				fmt == ISA_FMT_JCOND_X || atomic;
 		for (int dst = 0; dst < 10; dst++) {
 			for (int src = 0; src < (uses_src ? 10 : 1); src++) {
-				for (int trial = 0; trial < 4; trial++) {
+				/* operands the JIT knows (constants), cannot know (loaded),
+				 * or only the source known (an immediate form may carry it) */
+				for (int trial = 0; trial < 6; trial++) {
 					for (int k = 0; k < 11; k++)
 						v[k] = val();
-					if (uses_src && trial == 1)
+					if (uses_src && (trial == 2 || trial == 3))
 						v[src] = v[dst];
-					if (atomic && trial >= 2)
+					if (atomic && trial >= 4)
 						v[0] = v[10];	/* cmpxchg: r0 matches */
 					int32_t imm = (int32_t)val();
 					struct bpf_insn op[4];
@@ -516,7 +627,9 @@ static void test_generated(void)
 					}
 					if (atomic && dst == 0 && (r->selval == 0xf1))
 						continue;	/* cmpxchg needs r0 as data */
-					size_t n = build(p, v, op, nop);
+					unsigned loaded = trial % 3 == 0 ? 0 : trial % 3 == 1 ?
+							  0x3ffu : 1u << dst;
+					size_t n = build(p, v, op, nop, loaded);
 					snprintf(what, sizeof(what), "%s dst r%d src r%d imm %d trial %d",
 						 r->name, dst, src, imm, trial);
 					compare_prog(what, p, n, NULL, 0, 0);
@@ -723,6 +836,7 @@ int main(void)
 	test_wx();
 	test_loop_copies();
 	test_threaded_tests();
+	test_fold();
 	test_large();
 	test_faults();
 	test_groups();

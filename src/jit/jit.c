@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fold.h"
 #include "isa.h"
 #include "jit.h"
 #include "log.h"
@@ -93,6 +94,7 @@ struct jit_image {
 	size_t nloops;		/* versioned loops */
 	size_t nowed;		/* of which charged by the decision-tree plan */
 	size_t nthreaded;	/* repeated tests their fast copies skip */
+	size_t nfolded;		/* instructions emitted otherwise by fold.h */
 	uint32_t *copy_off;	/* cnt + 1: jit_copy_offsets */
 };
 
@@ -187,6 +189,7 @@ struct jit_state {
 	uint8_t *flags;		/* per slot FL_* */
 	uint32_t *blk;		/* per leader: instructions in its block */
 	uint32_t *tlabel;	/* per call target: its frame prologue's label */
+	struct fold *fold;	/* per slot: what its code may leave out (fold.h) */
 	uint32_t *lbl;		/* label offsets */
 	size_t nlbl, lbl_base, lbl_cap;
 	bool changed;
@@ -1026,10 +1029,37 @@ static void emit_insn(struct jit_state *st, size_t i, bool exact)
 	const struct bpf_insn *in = &st->code[i];
 	int row = in->code;
 	int d = xr(in->dst_reg);
+	struct bpf_insn imm_form;
 
 	if (row >= ISA__COUNT) {
 		fault_if(st, -1, i, exact, BPFVM_FAULT_UNSUPPORTED);
 		return;
+	}
+	switch ((enum fold_kind)st->fold[i].kind) {	/* fold.h */
+	case FOLD_NONE:
+		break;
+	case FOLD_CONST:
+		x86_mov_ri(b, d, st->fold[i].val);		/* mov dst, value */
+		return;
+	case FOLD_SKIP: case FOLD_NOT_TAKEN:
+		return;
+	case FOLD_ZEXT:
+		zext32(b, d);					/* mov dst32, dst32 */
+		return;
+	case FOLD_SEXT:
+		x86_movsx_rr(b, true, 32, d, d);		/* movsxd dst, dst32 */
+		return;
+	case FOLD_TAKEN:
+		jump(st, -1, insn_label(st, i, (size_t)isa_target(in, row, i)));	/* jmp target */
+		return;
+	case FOLD_IMM:
+		imm_form = *in;
+		imm_form.code = st->fold[i].row;
+		imm_form.src_reg = 0;
+		imm_form.imm = st->fold[i].imm;
+		in = &imm_form;
+		row = in->code;
+		break;
 	}
 	switch ((enum isa_op)row) {
 	/* Forms the validator refuses or decodes into plain lddw: they stop the
@@ -1506,31 +1536,56 @@ static void emit_ccopy(struct jit_state *st, const struct stub *s)
 		jump(st, -1, lbl_insn(i));			/* jmp next */
 }
 
-/* dst = src; dst += src2 or imm (the address arithmetic clang emits) as one lea,
- * when the add is in the same block: nothing can stop the run between the two,
- * and BPF keeps no flags from one instruction to the next. */
+/* Move elimination: dst = src followed in its block by dst += src2 / imm, dst -= imm
+ * (clang's address arithmetic) or dst *= imm is one lea or a three-operand imul:
+ * nothing can stop the run between the two, and BPF keeps no flags from one
+ * instruction to the next. A second operand fold.h knows to be constant counts
+ * as an immediate. */
 static bool fuse_mov_add(struct jit_state *st, size_t i)
 {
 	const struct bpf_insn *a = &st->code[i], *c = a + 1;
-	if (i + 1 >= st->cnt || (st->flags[i + 1] & FL_LEADER) || a->dst_reg == a->src_reg)
+	if (i + 1 >= st->cnt || (st->flags[i + 1] & FL_LEADER) || a->dst_reg == a->src_reg ||
+	    st->fold[i].kind != FOLD_NONE ||
+	    (st->fold[i + 1].kind != FOLD_NONE && st->fold[i + 1].kind != FOLD_IMM))
 		return false;
+	int crow = st->fold[i + 1].kind == FOLD_IMM ? st->fold[i + 1].row : c->code;
+	int32_t imm = st->fold[i + 1].kind == FOLD_IMM ? st->fold[i + 1].imm : c->imm;
 	bool w64;
-	if (a->code == ISA_MOV64_REG && (c->code == ISA_ADD64_REG || c->code == ISA_ADD64_IMM))
+	if (a->code == ISA_MOV64_REG)
 		w64 = true;
-	else if (a->code == ISA_MOV32_REG && (c->code == ISA_ADD32_REG || c->code == ISA_ADD32_IMM))
+	else if (a->code == ISA_MOV32_REG)
 		w64 = false;
 	else
 		return false;
 	if (c->dst_reg != a->dst_reg || a->dst_reg > 10 || a->src_reg > 10 ||
-	    (isa_rows[c->code].fmt == ISA_FMT_ALU_X && c->src_reg > 10))
+	    (crow < ISA__COUNT && isa_rows[crow].fmt == ISA_FMT_ALU_X && c->src_reg > 10))
 		return false;
 	int d = xr(a->dst_reg), s = xr(a->src_reg);
-	if (isa_rows[c->code].fmt == ISA_FMT_ALU_K)
-		x86_lea_bi(&st->b, w64, d, s, -1, c->imm);	/* lea dst, [src + imm] */
-	else
+	switch (crow) {
+	case ISA_ADD64_IMM: case ISA_ADD32_IMM:
+		if ((crow == ISA_ADD64_IMM) != w64)
+			return false;
+		x86_lea_bi(&st->b, w64, d, s, -1, imm);		/* lea dst, [src + imm] */
+		return true;
+	case ISA_ADD64_REG: case ISA_ADD32_REG:
+		if ((crow == ISA_ADD64_REG) != w64)
+			return false;
 		x86_lea_bi(&st->b, w64, d, s, c->src_reg == a->dst_reg ? s : xr(c->src_reg),
 			   0);					/* lea dst, [src + src2] */
-	return true;
+		return true;
+	case ISA_SUB64_IMM: case ISA_SUB32_IMM:
+		if ((crow == ISA_SUB64_IMM) != w64 || imm == INT32_MIN)
+			return false;
+		x86_lea_bi(&st->b, w64, d, s, -1, -imm);	/* lea dst, [src - imm] */
+		return true;
+	case ISA_MUL64_IMM: case ISA_MUL32_IMM:
+		if ((crow == ISA_MUL64_IMM) != w64)
+			return false;
+		x86_imul_rri(&st->b, w64, d, s, imm);		/* imul dst, src, imm */
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* The budget charge on entry to the block at leader i: if it would go below zero,
@@ -1963,6 +2018,9 @@ static int analyse(struct jit_state *st)
 		st->blk[lead]++;
 	}
 	find_groups(st);
+	int ferr = jit_fold(code, cnt, st->flags, &st->fold);
+	if (ferr)
+		return ferr;
 	size_t ntarget = 0;
 	for (size_t i = 0; i < cnt; i++)
 		if (st->flags[i] & FL_TARGET)
@@ -2021,6 +2079,7 @@ static void free_state(struct jit_state *st)
 	free(st->flags);
 	free(st->blk);
 	free(st->tlabel);
+	free(st->fold);
 	free(st->grouped);
 	free(st->glo);
 	free(st->ghi);
@@ -2135,6 +2194,8 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	img->checked = st.checked;
 	img->uses_stack = st.uses_stack;
 	img->nloops = st.lv.nloops;
+	for (size_t i = 0; i < prog->cnt; i++)
+		img->nfolded += st.fold[i].kind != FOLD_NONE;
 	img->copy_off = st.copy_off;
 	st.copy_off = NULL;
 	for (size_t k = 0; k < st.lv.nloops; k++) {
@@ -2190,6 +2251,11 @@ size_t jit_owed_loops(const struct jit_image *img)
 size_t jit_threaded_tests(const struct jit_image *img)
 {
 	return img ? img->nthreaded : 0;
+}
+
+size_t jit_folded_insns(const struct jit_image *img)
+{
+	return img ? img->nfolded : 0;
 }
 
 void jit_code(const struct jit_image *img, const void **code, size_t *len,

@@ -58,7 +58,8 @@
  *    gets an entry check in front of its header (the checked loop's own
  *    back edges skip it) and a fast copy: covered accesses unchecked, budget
  *    charged exactly but ahead and without tests (for a loop that calls: the
- *    usual tests). A loop that stays checked starts on a 32-byte boundary.
+ *    usual tests), and a test that repeats the one before it is skipped there
+ *    (thread_tests). A loop that stays checked starts on a 32-byte boundary.
  *    Jumps across alignment padding are always long (padding may grow when
  *    earlier code shrinks).
  * Peephole: dst = src followed in its block by dst += src2 / imm (clang's
@@ -142,6 +143,10 @@ size_t jit_versioned_loops(const struct jit_image *img);
 size_t jit_owed_loops(const struct jit_image *img);
 /* How many repeated tests their fast copies skip (loops.c, thread_tests). */
 size_t jit_threaded_tests(const struct jit_image *img);
+
+/* How many instructions the JIT emitted otherwise than as written: folded to a
+ * constant, a known jump, an immediate operand, or no code at all (fold.h). */
+size_t jit_folded_insns(const struct jit_image *img);
 
 /* Per instruction, where its code in a fast loop copy starts, UINT32_MAX if in
  * none; [cnt] = where the copies end (bpfvm_prog__jited_loops). */

@@ -34,6 +34,11 @@
  * an exit from the copy, a fault and a fall-back to the checked code give back
  * what was charged ahead. Its uncovered accesses check themselves as usual.
  *
+ * The fast copy also skips a test that repeats the one just before it with nothing
+ * in between that changes its registers (clang lowers two selects on one condition
+ * to two such skip-one diamonds): the first test's taken edge goes past the second,
+ * its fall-through path falls past it, and the instruction is still counted.
+ *
  * Stack slots are tracked only when no store in the loop could alias the stack:
  * every store not through r10 must be covered by a context-memory range (the
  * analysis retries without slots when one is not).
