@@ -168,6 +168,25 @@ void bpfvm_prog__free(struct bpfvm_prog *prog)
 		vm_prog_destroy(prog);
 }
 
+/* Makes [r.addr, r.addr + r.len) a static region of prog: one region per start
+ * address, the longest asked for. */
+static int add_static_region(struct bpfvm_prog *prog, struct bpfvm_region r)
+{
+	for (size_t k = 0; k < prog->static_region_cnt; k++)
+		if (prog->static_regions[k].addr == r.addr) {
+			if (r.len > prog->static_regions[k].len)
+				prog->static_regions[k].len = r.len;
+			return 0;
+		}
+	struct bpfvm_region *v = realloc(prog->static_regions,
+					 (prog->static_region_cnt + 1) * sizeof(*v));
+	if (!v)
+		return vm_err(-ENOMEM, "out of memory");
+	prog->static_regions = v;
+	v[prog->static_region_cnt++] = r;
+	return 0;
+}
+
 int vm_prog_map_ref(struct bpfvm_prog *prog, size_t i, bool value, uint64_t *out)
 {
 	const struct bpf_insn *in = &prog->insns[i];
@@ -194,17 +213,8 @@ int vm_prog_map_ref(struct bpfvm_prog *prog, size_t i, bool value, uint64_t *out
 			      i, off, m->value_size, m->name);
 	*out = (uint64_t)(uintptr_t)l.values + off;
 	/* The value at index 0 becomes memory the program may use. */
-	for (size_t k = 0; k < prog->static_region_cnt; k++)
-		if (prog->static_regions[k].addr == l.values)
-			return 0;
-	struct bpfvm_region *v = realloc(prog->static_regions,
-					 (prog->static_region_cnt + 1) * sizeof(*v));
-	if (!v)
-		return vm_err(-ENOMEM, "out of memory");
-	prog->static_regions = v;
-	v[prog->static_region_cnt++] = (struct bpfvm_region){
-		l.values, m->value_size, !(m->map_flags & BPFVM_F_RDONLY_PROG) };
-	return 0;
+	return add_static_region(prog, (struct bpfvm_region){
+		l.values, m->value_size, !(m->map_flags & BPFVM_F_RDONLY_PROG) });
 }
 
 static int cmp_ptr(const void *a, const void *b)
@@ -229,8 +239,27 @@ int vm_prog_bind_maps(struct bpfvm_prog *prog, struct bpfvm_map *const *maps, si
 			continue;
 		v[prog->map_cnt++] = vm_map_get(maps[i]);
 		qsort(v, prog->map_cnt, sizeof(*v), cmp_ptr);
+		/* An array's values never move: all of them, from the first byte of
+		 * element 0 to the last of the last element's value, are a static
+		 * region (lookups then add no dynamic one, and the JIT can inline
+		 * them). */
+		struct vm_array_layout l;
+		int err = vm_map_array_layout(maps[i], &l) ? add_static_region(prog,
+			(struct bpfvm_region){ l.values,
+					       (size_t)(l.max_entries - 1) * l.stride +
+					       maps[i]->value_size,
+					       !(maps[i]->map_flags & BPFVM_F_RDONLY_PROG) }) : 0;
+		if (err)
+			return err;
 	}
 	return 0;
+}
+
+bool vm_run_static(const struct vm_run *run, const void *addr, size_t len, bool write)
+{
+	const struct bpfvm_prog *p = run->prog;
+	return vm_region_find(p->static_regions, p->static_region_cnt,
+			      (uint64_t)(uintptr_t)addr, len, write) != NULL;
 }
 
 struct bpfvm_map *vm_run_map(uint64_t r)

@@ -53,8 +53,9 @@ struct bpfvm_prog {
 	 * given (opts.maps; an object's maps), one reference each. */
 	struct bpfvm_map **map_table;
 	size_t map_table_cnt;
-	/* Memory the program reaches through lddw src 2/6 (global data), checked
-	 * mode's static regions besides the context. */
+	/* Checked mode's static regions besides the context: the global data the
+	 * program reaches through lddw src 2/6, and the values of the ARRAY maps
+	 * bound to it (all of them: an array's values never move). */
 	struct bpfvm_region *static_regions;
 	size_t static_region_cnt;
 	const struct vm_prog_type *type;	/* src/progtypes */
@@ -217,6 +218,9 @@ struct bpfvm_map *vm_run_map(uint64_t r);
  * program may pass them to helpers; each gets a reference until the program is
  * freed. Maps already bound are skipped. 0, -EINVAL (a NULL map), -ENOMEM. */
 int vm_prog_bind_maps(struct bpfvm_prog *prog, struct bpfvm_map *const *maps, size_t cnt);
+/* Whether [addr, addr + len) lies in one of the running program's static regions
+ * (writable ones when write): memory a lookup need not add to the dynamic table. */
+bool vm_run_static(const struct vm_run *run, const void *addr, size_t len, bool write);
 
 /* The value lddw insn i (src 1/5: a map; src 2/6: value address + offset, value
  * true) of prog stands for, from prog->map_table; adds the value's static region.

@@ -197,14 +197,14 @@ out:
 static void values(void)
 {
 	struct bpfvm_map *a = bpfvm_map__create(BPFVM_MAP_TYPE_ARRAY, "v", 4, 12, 8, NULL);
+	struct bpfvm_map *hm = bpfvm_map__create(BPFVM_MAP_TYPE_HASH, "hv", 4, 12, 8, NULL);
 	struct bpfvm_map *ro = bpfvm_map__create(BPFVM_MAP_TYPE_ARRAY, "ro", 4, 8, 2,
 		&(struct bpfvm_map_create_opts){ .sz = sizeof(struct bpfvm_map_create_opts),
 						 .map_flags = BPFVM_F_RDONLY_PROG });
-	CHECK(a && ro, "create value maps");
-	if (!a || !ro)
+	CHECK(a && hm && ro, "create value maps");
+	if (!a || !hm || !ro)
 		goto out;
 	uint32_t k3 = 3;
-	uint8_t *v3 = vm_map_lookup(a, &k3);
 
 	struct bpf_insn w[] = {
 		LOOKUP_OR_EXIT(a, 3),
@@ -225,16 +225,52 @@ static void values(void)
 	memcpy(&w8, got + 8, 4);
 	CHECK(w0 == 0x11223344u && w8 == 0x55667788u, "writes visible from user space");
 
-	/* one byte past the value (value_size 12, the storage stride is 16): faults */
-	struct bpf_insn rd[] = { LOOKUP_OR_EXIT(a, 3), BPF_LDX_MEM(BPF_B, 0, 0, 12), BPF_EXIT_INSN() };
-	r = run_all(rd, N(rd), &a, 1, SAME_R0, "read past value");
-	expect_fault(r, BPFVM_FAULT_READ, 9, MAPPTR(v3) + 12, 1, "read past value");
-	struct bpf_insn wr[] = { LOOKUP_OR_EXIT(a, 3), BPF_ST_MEM(BPF_W, 0, 9, 1), BPF_EXIT_INSN() };
-	r = run_all(wr, N(wr), &a, 1, SAME_R0, "write past value");
-	expect_fault(r, BPFVM_FAULT_WRITE, 9, MAPPTR(v3) + 9, 4, "write straddling the end");
-	struct bpf_insn bf[] = { LOOKUP_OR_EXIT(a, 3), BPF_LDX_MEM(BPF_B, 0, 0, -1), BPF_EXIT_INSN() };
-	r = run_all(bf, N(bf), &a, 1, SAME_R0, "read before value");
-	expect_fault(r, BPFVM_FAULT_READ, 9, MAPPTR(v3) - 1, 1, "read before value");
+	/* A looked-up hash value is exactly [value, value + value_size): one byte past
+	 * it or before it faults. */
+	uint8_t hv12[12] = { 1 };
+	CHECK(bpfvm_map__update_elem(hm, &k3, 4, hv12, sizeof(hv12), 0) == 0, "hash value");
+	uint8_t *h3 = vm_map_lookup(hm, &k3);
+	struct bpf_insn rd[] = { LOOKUP_OR_EXIT(hm, 3), BPF_LDX_MEM(BPF_B, 0, 0, 12), BPF_EXIT_INSN() };
+	r = run_all(rd, N(rd), &hm, 1, SAME_R0, "read past value");
+	expect_fault(r, BPFVM_FAULT_READ, 9, MAPPTR(h3) + 12, 1, "read past value");
+	struct bpf_insn wr[] = { LOOKUP_OR_EXIT(hm, 3), BPF_ST_MEM(BPF_W, 0, 9, 1), BPF_EXIT_INSN() };
+	r = run_all(wr, N(wr), &hm, 1, SAME_R0, "write past value");
+	expect_fault(r, BPFVM_FAULT_WRITE, 9, MAPPTR(h3) + 9, 4, "write straddling the end");
+	struct bpf_insn bf[] = { LOOKUP_OR_EXIT(hm, 3), BPF_LDX_MEM(BPF_B, 0, 0, -1), BPF_EXIT_INSN() };
+	r = run_all(bf, N(bf), &hm, 1, SAME_R0, "read before value");
+	expect_fault(r, BPFVM_FAULT_READ, 9, MAPPTR(h3) - 1, 1, "read before value");
+
+	/* An ARRAY bound to the program is a static region: all its values, from the
+	 * first byte of element 0 to the last byte of the last element's value (8
+	 * elements of 12 bytes, 16 apart: [values, values + 124)), whether looked up or
+	 * not; a byte outside faults. */
+	uint32_t k0 = 0;
+	uint8_t *v0 = vm_map_lookup(a, &k0);
+	struct bpf_insn ae[] = {
+		LOOKUP_OR_EXIT(a, 3),
+		BPF_LDX_MEM(BPF_B, 1, 0, 12),		/* element 3's padding */
+		BPF_ST_MEM(BPF_W, 0, 16, 9),		/* element 4 */
+		BPF_LDX_MEM(BPF_B, 1, 0, 124 - 48 - 1),	/* the last value byte */
+		BPF_LDX_MEM(BPF_B, 1, 0, -48),		/* element 0 */
+		BPF_MOV64_IMM(0, 1),
+		BPF_EXIT_INSN(),
+	};
+	r = run_all(ae, N(ae), &a, 1, SAME_R0, "array: any element");
+	CHECK(r.err == 0 && r.r0 == 1, "array: any element's bytes: err %d", r.err);
+	uint32_t k4 = 4;
+	uint8_t got4[12];
+	CHECK(bpfvm_map__lookup_elem(a, &k4, 4, got4, sizeof(got4), 0) == 0 && got4[0] == 9,
+	      "array: the store into element 4 is visible");
+	struct bpf_insn ap[] = { LOOKUP_OR_EXIT(a, 3), BPF_LDX_MEM(BPF_B, 0, 0, 124 - 48),
+				 BPF_EXIT_INSN() };
+	r = run_all(ap, N(ap), &a, 1, SAME_R0, "array: past the last value");
+	expect_fault(r, BPFVM_FAULT_READ, 9, MAPPTR(v0) + 124, 1, "array: past the last value");
+	struct bpf_insn as[] = { LOOKUP_OR_EXIT(a, 7), BPF_ST_MEM(BPF_W, 0, 10, 1), BPF_EXIT_INSN() };
+	r = run_all(as, N(as), &a, 1, SAME_R0, "array: straddling the end");
+	expect_fault(r, BPFVM_FAULT_WRITE, 9, MAPPTR(v0) + 122, 4, "array: straddling the end");
+	struct bpf_insn ab[] = { LOOKUP_OR_EXIT(a, 0), BPF_LDX_MEM(BPF_B, 0, 0, -1), BPF_EXIT_INSN() };
+	r = run_all(ab, N(ab), &a, 1, SAME_R0, "array: before the first value");
+	expect_fault(r, BPFVM_FAULT_READ, 9, MAPPTR(v0) - 1, 1, "array: before the first value");
 	/* the last byte and an atomic on the value are fine */
 	struct bpf_insn lb[] = {
 		LOOKUP_OR_EXIT(a, 3),
@@ -283,6 +319,7 @@ static void values(void)
 	      (unsigned long long)r.r0);
 out:
 	bpfvm_map__free(a);
+	bpfvm_map__free(hm);
 	bpfvm_map__free(ro);
 }
 
@@ -584,15 +621,19 @@ out:
 	bpfvm_map__free(rb);
 }
 
-/* The dynamic table keeps VM_DYN_REGIONS value regions: after that many other
- * lookups the first pointer is no longer accessible (and faults); one fewer and it
- * still is. */
+/* The dynamic table keeps VM_DYN_REGIONS value regions (of maps other than
+ * arrays, whose values are static regions): after that many other lookups the
+ * first pointer is no longer accessible (and faults); one fewer and it still is. */
 static void table_limit(void)
 {
-	struct bpfvm_map *a = bpfvm_map__create(BPFVM_MAP_TYPE_ARRAY, "big", 4, 8, 200, NULL);
-	CHECK(a != NULL, "create array");
+	struct bpfvm_map *a = bpfvm_map__create(BPFVM_MAP_TYPE_HASH, "big", 4, 8, 200, NULL);
+	CHECK(a != NULL, "create hash");
 	if (!a)
 		return;
+	for (uint32_t k = 0; k < 200; k++) {
+		uint64_t v = k;
+		CHECK(bpfvm_map__update_elem(a, &k, 4, &v, 8, 0) == 0, "insert %u", k);
+	}
 	uint32_t k0 = 0;
 	uint8_t *v0 = vm_map_lookup(a, &k0);
 	for (int others = VM_DYN_REGIONS - 1; others <= VM_DYN_REGIONS; others++) {

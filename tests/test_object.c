@@ -78,14 +78,15 @@ static void test_map_refs(void)
 	}
 	bpfvm_prog__free(prog);
 
-	/* Writing a BPFVM_F_RDONLY_PROG value faults; reading past value 0 faults. */
+	/* Writing a BPFVM_F_RDONLY_PROG value faults; reading past the array's last
+	 * value (2 x 16 bytes: the whole array is the program's) faults. */
 	struct bpf_insn w[] = {
 		BPF_LD_IMM64_RAW_FULL(1, BPF_PSEUDO_MAP_VALUE, 0, 0, 1, 0),
 		BPF_ST_MEM(BPF_DW, 1, 0, 1), BPF_MOV64_IMM(0, 0), BPF_EXIT_INSN(),
 	};
 	struct bpf_insn r[] = {
 		BPF_LD_IMM64_RAW_FULL(1, BPF_PSEUDO_MAP_VALUE, 0, 0, 0, 8),
-		BPF_LDX_MEM(BPF_DW, 0, 1, 8), BPF_EXIT_INSN(),
+		BPF_LDX_MEM(BPF_DW, 0, 1, 24), BPF_EXIT_INSN(),
 	};
 	/* Helpers refuse to change a read-only map: r0 = update(ro, &0, &0, 0) */
 	struct bpf_insn u[] = {
@@ -111,7 +112,7 @@ static void test_map_refs(void)
 		      ro_.fault.kind == BPFVM_FAULT_WRITE && ro_.fault.insn == 2,
 		      "%s: write to read-only value faults", engine_names[e]);
 		CHECK(run_raw(pr, engines[e], &mem, 8, &r0) == -EFAULT,
-		      "%s: read past value 0 faults", engine_names[e]);
+		      "%s: read past the last value faults", engine_names[e]);
 	}
 	bpfvm_prog__free(pw);
 	bpfvm_prog__free(pr);

@@ -140,7 +140,9 @@ BPFVM_API int bpfvm_helper__register(const struct bpfvm_helper *helper);
  * helper given a map not bound to the program (bpfvm_prog_opts.maps) returns NULL
  * or -EINVAL. The memory map helpers hand out (a looked-up value, a reserved
  * ring-buffer record) is accessible for the rest of the run (a record: until it is
- * submitted or discarded); a record never submitted is discarded when the run ends. */
+ * submitted or discarded); a record never submitted is discarded when the run ends.
+ * The values of an ARRAY map bound to the program are accessible all the time, all
+ * of them (from element 0 to the end of the last element's value). */
 
 /* Name of a registered helper, or NULL. */
 BPFVM_API const char *bpfvm_helper__name(uint32_t id);

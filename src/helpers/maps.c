@@ -15,7 +15,8 @@
  *    read (pop/peek: write) (vm_mem_ok); otherwise lookups return NULL and the
  *    others -EFAULT, touching nothing.
  *  - A lookup adds the value it returns to the run's dynamic regions ([value,
- *    value + value_size), writable unless BPFVM_F_RDONLY_PROG), reserve adds the
+ *    value + value_size), writable unless BPFVM_F_RDONLY_PROG) unless a static
+ *    region of the program holds it (an ARRAY map's values), reserve adds the
  *    record ([rec, rec + size)); submit and discard take the record back out, and
  *    accept only a record this run reserved and still holds (anything else is
  *    ignored, as the kernel's verifier would have refused it). The memory itself
@@ -35,7 +36,8 @@
 static uint64_t found(struct bpfvm_map *m, void *value)
 {
 	struct bpfvm_region r = vm_map_value_region(m, value);
-	vm_run_add_region(r.addr, r.len, r.writable);
+	if (r.len && !vm_run_static(vm_current_run, r.addr, r.len, r.writable))
+		vm_run_add_region(r.addr, r.len, r.writable);
 	return (uint64_t)(uintptr_t)value;
 }
 

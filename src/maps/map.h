@@ -228,8 +228,9 @@ bool vm_map_array_layout(const struct bpfvm_map *m, struct vm_array_layout *out)
  *     when p is NULL or m is a map-in-map: an inner map handle is not memory);
  *     writable unless the map is BPFVM_F_RDONLY_PROG;
  *   - vm_ringbuf_record_region(p, size): for p = vm_ringbuf_reserve(m, size, 0).
- * Static regions (global data referenced with lddw src=2) come from
- * vm_map_array_layout: [values, values + max_entries * stride).
+ * An ARRAY map bound to a program is a static region of it instead (prog.c,
+ * vm_prog_bind_maps), from vm_map_array_layout: [values, values + (max_entries -
+ * 1) * stride + value_size), global data (lddw src=2) included.
  * Regions stay valid memory until the map is freed (see the lifetime rule above), so
  * the runtime can add them for the rest of the run. */
 struct bpfvm_region vm_map_value_region(const struct bpfvm_map *m, void *value);
