@@ -255,6 +255,11 @@ int vm_prog_bind_maps(struct bpfvm_prog *prog, struct bpfvm_map *const *maps, si
 	return 0;
 }
 
+bool vm_prog_has_map(const struct bpfvm_prog *prog, const struct bpfvm_map *m)
+{
+	return prog->map_cnt && bsearch(&m, prog->maps, prog->map_cnt, sizeof(m), cmp_ptr);
+}
+
 bool vm_run_static(const struct vm_run *run, const void *addr, size_t len, bool write)
 {
 	const struct bpfvm_prog *p = run->prog;

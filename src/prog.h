@@ -218,6 +218,8 @@ struct bpfvm_map *vm_run_map(uint64_t r);
  * program may pass them to helpers; each gets a reference until the program is
  * freed. Maps already bound are skipped. 0, -EINVAL (a NULL map), -ENOMEM. */
 int vm_prog_bind_maps(struct bpfvm_prog *prog, struct bpfvm_map *const *maps, size_t cnt);
+/* Whether m is bound to prog (bpfvm_prog_opts.maps / the object's maps). */
+bool vm_prog_has_map(const struct bpfvm_prog *prog, const struct bpfvm_map *m);
 /* Whether [addr, addr + len) lies in one of the running program's static regions
  * (writable ones when write): memory a lookup need not add to the dynamic table. */
 bool vm_run_static(const struct vm_run *run, const void *addr, size_t len, bool write);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bpfvm/bpfvm.h"
+#include "jit/jit.h"
 #include "maps/map.h"
 #include "prog.h"
 #include "testutil.h"
@@ -701,6 +702,68 @@ static void lifetime(void)
 	bpfvm_prog__free(q);
 }
 
+/* The JIT inlines bpf_map_lookup_elem on a bound ARRAY with the key on the stack
+ * (r2 = r10 + off, off in [-512, -4]); every other lookup calls the helper. Both
+ * must give what the interpreter gives, for every key. */
+static void inlined(void)
+{
+	struct bpfvm_map *a = bpfvm_map__create(BPFVM_MAP_TYPE_ARRAY, "il", 4, 24, 5, NULL);
+	struct bpfvm_map *h = bpfvm_map__create(BPFVM_MAP_TYPE_HASH, "ih", 4, 24, 5, NULL);
+	CHECK(a && h, "create maps");
+	if (!a || !h)
+		goto out;
+	for (uint32_t k = 0; k < 5; k++) {
+		uint8_t v[24] = { (uint8_t)(10 + k) };
+		CHECK(bpfvm_map__update_elem(a, &k, 4, v, 24, 0) == 0 &&
+		      bpfvm_map__update_elem(h, &k, 4, v, 24, 0) == 0, "fill %u", k);
+	}
+	struct { struct bpfvm_map *m; int16_t off; int32_t key; size_t want_inl; uint64_t r0; } c[] = {
+		{ a, -4, 3, 1, 13 },		/* element 3: its first byte */
+		{ a, -512, 0, 1, 10 },		/* the frame's lowest word */
+		{ a, -8, 4, 1, 14 },		/* the last element */
+		{ a, -4, 5, 1, 0 },		/* one past: NULL */
+		{ a, -4, -1, 1, 0 },		/* 0xffffffff: NULL */
+		{ a, -2, 3, 0, 0 },		/* the key runs past the frame: the helper, NULL */
+		{ h, -4, 3, 0, 13 },		/* a hash: the helper */
+	};
+	for (size_t k = 0; k < N(c); k++) {
+		/* *(u32 *)(r10 + off) = key (two stores when it straddles the top) */
+		struct bpf_insn p[] = {
+			BPF_ST_MEM(BPF_W, 10, c[k].off < -4 ? c[k].off : -4, c[k].key),
+			BPF_ST_MEM(BPF_W, 10, -8, c[k].key),
+			BPF_LD_IMM64(1, MAPPTR(c[k].m)),
+			BPF_MOV64_REG(2, 10), BPF_ALU64_IMM(BPF_ADD, 2, c[k].off),
+			BPF_CALL_HELPER(1),
+			BPF_JMP_IMM(BPF_JEQ, 0, 0, 1),
+			BPF_LDX_MEM(BPF_B, 0, 0, 0),
+			BPF_EXIT_INSN(),
+		};
+		char what[64];
+		snprintf(what, sizeof(what), "lookup case %zu", k);
+		struct res r = run_all(p, N(p), &c[k].m, 1, SAME_R0, what);
+		CHECK(r.err == 0 && r.r0 == c[k].r0, "%s: err %d r0 %llu, want %llu", what, r.err,
+		      (unsigned long long)r.r0, (unsigned long long)c[k].r0);
+		struct bpfvm_prog_opts po = { .sz = sizeof(po), .maps = &c[k].m, .map_cnt = 1 };
+		struct bpfvm_prog *pr = bpfvm_prog__new(p, N(p), &po);
+		if (pr && pr->jit)
+			CHECK_U64(jit_inlined_calls(pr->jit), c[k].want_inl, "%s: inlined", what);
+		bpfvm_prog__free(pr);
+	}
+	/* a map that is not bound: no inlining, the helper's NULL */
+	struct bpf_insn nb[] = {
+		BPF_ST_MEM(BPF_W, 10, -4, 1),
+		BPF_LD_IMM64(1, MAPPTR(a)),
+		BPF_MOV64_REG(2, 10), BPF_ALU64_IMM(BPF_ADD, 2, -4),
+		BPF_CALL_HELPER(1),
+		BPF_EXIT_INSN(),
+	};
+	struct res r = run_all(nb, N(nb), &h, 1, SAME_R0, "unbound array");
+	CHECK(r.err == 0 && r.r0 == 0, "unbound array: NULL (err %d)", r.err);
+out:
+	bpfvm_map__free(a);
+	bpfvm_map__free(h);
+}
+
 int main(void)
 {
 	for (size_t e = 0; e < N(engines); e++)
@@ -714,5 +777,6 @@ int main(void)
 	ringbuf();
 	table_limit();
 	lifetime();
+	inlined();
 	return test_summary();
 }

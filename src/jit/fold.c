@@ -13,13 +13,27 @@
 struct facts {
 	uint16_t known;		/* bit r: reg r holds val[r] */
 	uint16_t zx;		/* bit r: reg r's upper 32 bits are zero */
+	uint16_t fp;		/* bit r: reg r holds r10 + val[r] (r10 itself is) */
 	uint64_t val[11];
 };
 
+#define FP_LIMIT	(1 << 20)	/* offsets from r10 tracked: |off| below this */
+
 static bool has(uint16_t m, unsigned r) { return r <= 10 && (m >> r & 1); }
+
+/* Whether reg r holds r10 + *off. */
+static bool fp_of(const struct facts *f, unsigned r, int64_t *off)
+{
+	if (r == 10 || has(f->fp, r)) {
+		*off = r == 10 ? 0 : (int64_t)f->val[r];
+		return true;
+	}
+	return false;
+}
 
 static void set_known(struct facts *f, unsigned r, uint64_t v)
 {
+	f->fp &= (uint16_t)~(1u << r);
 	f->known |= (uint16_t)(1u << r);
 	f->val[r] = v;
 	if (v >> 32)
@@ -30,6 +44,7 @@ static void set_known(struct facts *f, unsigned r, uint64_t v)
 
 static void set_unknown(struct facts *f, unsigned r, bool zx)
 {
+	f->fp &= (uint16_t)~(1u << r);
 	f->known &= (uint16_t)~(1u << r);
 	if (zx)
 		f->zx |= (uint16_t)(1u << r);
@@ -185,7 +200,7 @@ int jit_fold(const struct bpf_insn *code, size_t cnt, const uint8_t *leader, str
 		const struct bpf_insn *in = &code[i];
 		int row = in->code;
 		if (leader[i] & 1)
-			f.known = f.zx = 0;
+			f.known = f.zx = f.fp = 0;
 		if (row >= ISA__COUNT)
 			continue;	/* the second slot of lddw */
 		unsigned d = in->dst_reg;
@@ -200,7 +215,18 @@ int jit_fold(const struct bpf_insn *code, size_t cnt, const uint8_t *leader, str
 				set_unknown(&f, d, pair == FOLD_ZEXT);
 				i++;
 			} else {
+				/* r = r10 + c: mov from such a register, add or sub imm */
+				int64_t off = 0;
+				bool fp = (row == ISA_MOV64_REG && fp_of(&f, in->src_reg, &off)) ||
+					  ((row == ISA_ADD64_IMM || row == ISA_SUB64_IMM) &&
+					   fp_of(&f, d, &off));
+				off += row == ISA_ADD64_IMM ? in->imm : row == ISA_SUB64_IMM ?
+				       -(int64_t)in->imm : 0;
 				fold_alu(in, row, &f, &fo[i]);
+				if (fp && !has(f.known, d) && off > -FP_LIMIT && off < FP_LIMIT) {
+					f.fp |= (uint16_t)(1u << d);
+					f.val[d] = (uint64_t)off;
+				}
 			}
 			break;
 		}
@@ -219,14 +245,21 @@ int jit_fold(const struct bpf_insn *code, size_t cnt, const uint8_t *leader, str
 			break;
 		default: {
 			/* stores change no register; atomics, calls and packet loads
-			 * leave what they write (and r0-r5 after a call) unknown */
+			 * leave what they write (and r0-r5 after a call) unknown. A
+			 * helper call whose r1 is a constant and r2 r10 + c says so (the
+			 * JIT may inline a map lookup). */
 			uint16_t w = isa_regs_written(in, row);
 			int fmt = isa_rows[row].fmt;
+			int64_t off;
+			if (fmt == ISA_FMT_CALL && has(f.known, 1) && fp_of(&f, 2, &off))
+				fo[i] = (struct fold){ .kind = FOLD_CALL_ARGS, .imm = (int32_t)off,
+						       .val = f.val[1] };
 			if (fmt == ISA_FMT_CALL || fmt == ISA_FMT_CALLX || fmt == ISA_FMT_CALL_LOCAL ||
 			    fmt == ISA_FMT_CALL_KFUNC || fmt == ISA_FMT_LDABS || fmt == ISA_FMT_LDIND)
 				w |= 0x3f;
 			f.known &= (uint16_t)~w;
 			f.zx &= (uint16_t)~w;
+			f.fp &= (uint16_t)~w;
 			break;
 		}
 		}

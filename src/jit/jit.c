@@ -25,10 +25,12 @@
 #include <unistd.h>
 
 #include "fold.h"
+#include "helpers/helpers.h"
 #include "isa.h"
 #include "jit.h"
 #include "log.h"
 #include "loops.h"
+#include "maps/map.h"
 #include "x86_64.h"
 
 /* BPF register n lives in x86 register xreg[n]. */
@@ -95,6 +97,7 @@ struct jit_image {
 	size_t nowed;		/* of which charged by the decision-tree plan */
 	size_t nthreaded;	/* repeated tests their fast copies skip */
 	size_t nfolded;		/* instructions emitted otherwise by fold.h */
+	size_t ninlined;	/* helper calls inlined (array lookups) */
 	uint32_t *copy_off;	/* cnt + 1: jit_copy_offsets */
 };
 
@@ -190,6 +193,8 @@ struct jit_state {
 	uint32_t *blk;		/* per leader: instructions in its block */
 	uint32_t *tlabel;	/* per call target: its frame prologue's label */
 	struct fold *fold;	/* per slot: what its code may leave out (fold.h) */
+	uint8_t *inlined;	/* per slot: a helper call emitted inline */
+	size_t ninlined;	/* helper calls inlined, this pass */
 	uint32_t *lbl;		/* label offsets */
 	size_t nlbl, lbl_base, lbl_cap;
 	bool changed;
@@ -957,9 +962,53 @@ static void emit_helper_call(struct jit_state *st, size_t i, bool exact, const v
 	after_helper(st, i, exact);
 }
 
+/* bpf_map_lookup_elem(map, r10 + off) on an ARRAY bound to the program, with the
+ * key in the current frame, as the helper computes it: r0 = idx < max_entries ?
+ * values + idx * stride : NULL, where idx = *(u32 *)(r10 + off). The helper's
+ * checks hold by construction (fold.h knows r1 is that map and r2 that stack
+ * address, [off, off + 4) lies in the frame, and the values are a static region of
+ * the program: prog.c), and it never stops the run or reads the budget, so no C is
+ * called. r1-r5 = 0 after it, as after any helper. */
+static bool lookup_inlinable(const struct jit_state *st, size_t i, struct vm_array_layout *l)
+{
+	const struct fold *fo = &st->fold[i];
+	const struct bpfvm_prog *p = st->prog;
+	struct bpfvm_map *m = (struct bpfvm_map *)(uintptr_t)fo->val;
+	return st->code[i].code == ISA_CALL && fo->kind == FOLD_CALL_ARGS &&
+	       p->helper_fns[(uint32_t)st->code[i].imm] == (bpfvm_helper_fn)h_map_lookup_elem &&
+	       fo->imm >= -BPFVM_STACK_SIZE && fo->imm <= -4 && vm_prog_has_map(p, m) &&
+	       m->fd_kind == VM_FD_NONE && vm_map_array_layout(m, l);
+}
+
+static bool inline_lookup(struct jit_state *st, size_t i)
+{
+	struct x86_buf *b = &st->b;
+	const struct fold *fo = &st->fold[i];
+	struct vm_array_layout l;
+	if (!st->inlined[i] || !lookup_inlinable(st, i, &l))
+		return false;
+	x86_load(b, LD_32, R11, RBP, fo->imm);			/* mov r11d, [rbp + off] */
+	x86_mov_ri32(b, RAX, 0);				/* xor eax, eax */
+	x86_alu_ri(b, false, ALU_CMP, R11, (int32_t)l.max_entries);	/* cmp r11d, max */
+	size_t at = fwd8(st, CC_AE);				/* jae .null */
+	if (!(l.stride & (l.stride - 1)))
+		x86_shift_ri(b, true, SH_SHL, R11, (uint8_t)__builtin_ctz(l.stride));	/* shl r11, k */
+	else
+		x86_imul_rri(b, true, R11, R11, (int32_t)l.stride);	/* imul r11, r11, stride */
+	x86_mov_ri(b, RAX, (uint64_t)(uintptr_t)l.values);	/* mov rax, values */
+	x86_alu_rr(b, true, ALU_ADD, RAX, R11);			/* add rax, r11 */
+	land8(st, at);						/* .null: */
+	for (int r = 1; r <= 5; r++)
+		x86_mov_ri32(b, xr(r), 0);			/* xor r32, r32 */
+	st->ninlined += st->in_body;
+	return true;
+}
+
 static void emit_call(struct jit_state *st, size_t i, bool exact, int row, const struct bpf_insn *in)
 {
 	struct x86_buf *b = &st->b;
+	if (row == ISA_CALL && inline_lookup(st, i))
+		return;
 	if (row == ISA_CALLX) {
 		x86_mov_rr(b, true, R11, xr(in->dst_reg));	/* mov r11, dst (helper id) */
 		x86_mov_ri32(b, R10, pack(i, exact, BPFVM_FAULT_BAD_CALL));	/* mov r10d, packed */
@@ -1036,7 +1085,7 @@ static void emit_insn(struct jit_state *st, size_t i, bool exact)
 		return;
 	}
 	switch ((enum fold_kind)st->fold[i].kind) {	/* fold.h */
-	case FOLD_NONE:
+	case FOLD_NONE: case FOLD_CALL_ARGS:
 		break;
 	case FOLD_CONST:
 		x86_mov_ri(b, d, st->fold[i].val);		/* mov dst, value */
@@ -1866,6 +1915,7 @@ static void emit_all(struct jit_state *st)
 	st->b.pos = 0;
 	st->nlbl = st->lbl_base;
 	st->nstub = 0;
+	st->ninlined = 0;
 	st->pad_next = 0;
 	st->njmp = 0;
 	st->changed = false;
@@ -2021,6 +2071,13 @@ static int analyse(struct jit_state *st)
 	int ferr = jit_fold(code, cnt, st->flags, &st->fold);
 	if (ferr)
 		return ferr;
+	st->inlined = calloc(cnt + 1, 1);
+	if (!st->inlined)
+		return -ENOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		struct vm_array_layout l;
+		st->inlined[i] = lookup_inlinable(st, i, &l);
+	}
 	size_t ntarget = 0;
 	for (size_t i = 0; i < cnt; i++)
 		if (st->flags[i] & FL_TARGET)
@@ -2034,7 +2091,8 @@ static int analyse(struct jit_state *st)
 		for (size_t i = 1; i < cnt; i++)
 			if (st->flags[i] & FL_TARGET)
 				roots[nroots++] = i;
-		int err = lv_analyse(code, cnt, st->flags, st->blk, roots, nroots, &st->lv);
+		int err = lv_analyse(code, cnt, st->flags, st->blk, st->inlined, roots, nroots,
+				     &st->lv);
 		free(roots);
 		if (err)
 			return err;
@@ -2080,6 +2138,7 @@ static void free_state(struct jit_state *st)
 	free(st->blk);
 	free(st->tlabel);
 	free(st->fold);
+	free(st->inlined);
 	free(st->grouped);
 	free(st->glo);
 	free(st->ghi);
@@ -2195,7 +2254,8 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	img->uses_stack = st.uses_stack;
 	img->nloops = st.lv.nloops;
 	for (size_t i = 0; i < prog->cnt; i++)
-		img->nfolded += st.fold[i].kind != FOLD_NONE;
+		img->nfolded += st.fold[i].kind != FOLD_NONE && st.fold[i].kind != FOLD_CALL_ARGS;
+	img->ninlined = st.ninlined;
 	img->copy_off = st.copy_off;
 	st.copy_off = NULL;
 	for (size_t k = 0; k < st.lv.nloops; k++) {
@@ -2256,6 +2316,11 @@ size_t jit_threaded_tests(const struct jit_image *img)
 size_t jit_folded_insns(const struct jit_image *img)
 {
 	return img ? img->nfolded : 0;
+}
+
+size_t jit_inlined_calls(const struct jit_image *img)
+{
+	return img ? img->ninlined : 0;
 }
 
 void jit_code(const struct jit_image *img, const void **code, size_t *len,

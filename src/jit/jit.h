@@ -148,6 +148,10 @@ size_t jit_threaded_tests(const struct jit_image *img);
  * constant, a known jump, an immediate operand, or no code at all (fold.h). */
 size_t jit_folded_insns(const struct jit_image *img);
 
+/* How many helper calls the JIT inlined: bpf_map_lookup_elem on an ARRAY map
+ * bound to the program with the key on the stack (jit.c, inline_lookup). */
+size_t jit_inlined_calls(const struct jit_image *img);
+
 /* Per instruction, where its code in a fast loop copy starts, UINT32_MAX if in
  * none; [cnt] = where the copies end (bpfvm_prog__jited_loops). */
 const uint32_t *jit_copy_offsets(const struct jit_image *img);

@@ -478,6 +478,7 @@ struct cand {
 
 struct lwork {
 	const struct bpf_insn *code;
+	const uint8_t *inlined;	/* per instruction: a call the JIT emits inline, or NULL */
 	const struct cfg *g;
 	int32_t *local;		/* per block: index in the loop, or -1 */
 	int32_t *blist;		/* the loop's blocks, topological order from the header */
@@ -1260,7 +1261,7 @@ static int analyse_loop(struct lwork *w, struct lv_loop *L, uint8_t *covered)
 		for (uint32_t i = g->start[b]; i <= g->last[b]; i++) {
 			if (!insn_ok_in_loop(w->code[i].code))
 				return 0;
-			L->calls |= is_call(w->code[i].code);
+			L->calls |= is_call(w->code[i].code) && !(w->inlined && w->inlined[i]);
 		}
 	}
 	if (insns > MAX_LOOP_INSNS)
@@ -1505,7 +1506,8 @@ void lv_free(struct lv_info *info)
 }
 
 int lv_analyse(const struct bpf_insn *code, size_t cnt, const uint8_t *leader,
-	       const uint32_t *blk, const size_t *roots, size_t nroots, struct lv_info *out)
+	       const uint32_t *blk, const uint8_t *inlined, const size_t *roots, size_t nroots,
+	       struct lv_info *out)
 {
 	struct cfg g = { 0 };
 	struct lwork w = { 0 };
@@ -1561,6 +1563,7 @@ int lv_analyse(const struct bpf_insn *code, size_t cnt, const uint8_t *leader,
 			out->nheads++;
 		}
 	w.code = code;
+	w.inlined = inlined;
 	w.g = &g;
 	for (size_t h = 0; h < nb && !err; h++) {
 		if (!is_header[h])

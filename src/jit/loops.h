@@ -136,10 +136,14 @@ struct lv_info {
 };
 
 /* Analyses the decoded program (code, cnt) whose basic blocks start where
- * leader[i] & 1 and hold blk[i] instructions (lddw counts once); roots[] are the
- * instructions entered from outside (0, subprograms, callbacks). 0, or -ENOMEM. */
+ * leader[i] & 1 and hold blk[i] instructions (lddw counts once); inlined[i] (or
+ * NULL) marks helper calls the JIT emits inline (an array lookup: it writes r0-r5
+ * and nothing else, and never leaves the code), which do not make a loop one that
+ * calls; roots[] are the instructions entered from outside (0, subprograms,
+ * callbacks). 0, or -ENOMEM. */
 int lv_analyse(const struct bpf_insn *code, size_t cnt, const uint8_t *leader,
-	       const uint32_t *blk, const size_t *roots, size_t nroots, struct lv_info *out);
+	       const uint32_t *blk, const uint8_t *inlined, const size_t *roots, size_t nroots,
+	       struct lv_info *out);
 void lv_free(struct lv_info *info);
 
 /* Index of the block starting at leader t in loop l, or -1. */
