@@ -240,12 +240,13 @@ int vm_prog_bind_maps(struct bpfvm_prog *prog, struct bpfvm_map *const *maps, si
 		v[prog->map_cnt++] = vm_map_get(maps[i]);
 		qsort(v, prog->map_cnt, sizeof(*v), cmp_ptr);
 		/* An array's values never move: all of them, from the first byte of
-		 * element 0 to the last of the last element's value, are a static
-		 * region (lookups then add no dynamic one, and the JIT can inline
-		 * them). */
+		 * element 0 to the last of the last element's value (of the last CPU
+		 * slot's: PERCPU_ARRAY), are a static region (lookups then add no
+		 * dynamic one, and the JIT can inline them). */
 		struct vm_array_layout l;
 		int err = vm_map_array_layout(maps[i], &l) ? add_static_region(prog,
 			(struct bpfvm_region){ l.values,
+					       (size_t)(l.slots - 1) * l.cpu_stride +
 					       (size_t)(l.max_entries - 1) * l.stride +
 					       maps[i]->value_size,
 					       !(maps[i]->map_flags & BPFVM_F_RDONLY_PROG) }) : 0;

@@ -749,6 +749,42 @@ static void inlined(void)
 			CHECK_U64(jit_inlined_calls(pr->jit), c[k].want_inl, "%s: inlined", what);
 		bpfvm_prog__free(pr);
 	}
+	/* PERCPU_ARRAY: this thread's CPU slot's value (each slot's value differs) */
+	struct bpfvm_map *pa = bpfvm_map__create(BPFVM_MAP_TYPE_PERCPU_ARRAY, "ipa", 4, 16, 5, NULL);
+	int slots = bpfvm_num_cpu_slots();
+	CHECK(pa != NULL, "create percpu array");
+	uint8_t *all = calloc((size_t)slots, 16);
+	for (uint32_t k = 0; pa && all && k < 5; k++) {
+		for (int cpu = 0; cpu < slots; cpu++)
+			all[16 * cpu] = (uint8_t)(100 + 10 * cpu + k);
+		CHECK(bpfvm_map__update_elem(pa, &k, 4, all, (size_t)16 * (size_t)slots, 0) == 0,
+		      "percpu fill %u", k);
+	}
+	free(all);
+	for (int32_t key = 0; pa && key <= 5; key++) {
+		struct bpf_insn p[] = {
+			BPF_ST_MEM(BPF_W, 10, -4, key),
+			BPF_LD_IMM64(1, MAPPTR(pa)),
+			BPF_MOV64_REG(2, 10), BPF_ALU64_IMM(BPF_ADD, 2, -4),
+			BPF_CALL_HELPER(1),
+			BPF_JMP_IMM(BPF_JEQ, 0, 0, 1),
+			BPF_LDX_MEM(BPF_B, 0, 0, 0),
+			BPF_EXIT_INSN(),
+		};
+		char what[64];
+		snprintf(what, sizeof(what), "percpu lookup of %d", key);
+		struct res r = run_all(p, N(p), &pa, 1, SAME_R0, what);
+		uint64_t want = key < 5 ? (uint64_t)(100 + 10 * vm_cpu_slot() + key) : 0;
+		CHECK(r.err == 0 && r.r0 == want, "%s: err %d r0 %llu, want %llu", what, r.err,
+		      (unsigned long long)r.r0, (unsigned long long)want);
+		struct bpfvm_prog_opts po = { .sz = sizeof(po), .maps = &pa, .map_cnt = 1 };
+		struct bpfvm_prog *pr = bpfvm_prog__new(p, N(p), &po);
+		if (pr && pr->jit)
+			CHECK_U64(jit_inlined_calls(pr->jit), 1, "%s: inlined", what);
+		bpfvm_prog__free(pr);
+	}
+	bpfvm_map__free(pa);
+
 	/* a map that is not bound: no inlining, the helper's NULL */
 	struct bpf_insn nb[] = {
 		BPF_ST_MEM(BPF_W, 10, -4, 1),

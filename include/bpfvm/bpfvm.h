@@ -141,8 +141,9 @@ BPFVM_API int bpfvm_helper__register(const struct bpfvm_helper *helper);
  * or -EINVAL. The memory map helpers hand out (a looked-up value, a reserved
  * ring-buffer record) is accessible for the rest of the run (a record: until it is
  * submitted or discarded); a record never submitted is discarded when the run ends.
- * The values of an ARRAY map bound to the program are accessible all the time, all
- * of them (from element 0 to the end of the last element's value). */
+ * The values of an ARRAY or PERCPU_ARRAY map bound to the program are accessible
+ * all the time, all of them (from element 0 to the end of the last element's
+ * value; of every CPU slot). */
 
 /* Name of a registered helper, or NULL. */
 BPFVM_API const char *bpfvm_helper__name(uint32_t id);

@@ -16,10 +16,11 @@
  *    others -EFAULT, touching nothing.
  *  - A lookup adds the value it returns to the run's dynamic regions ([value,
  *    value + value_size), writable unless BPFVM_F_RDONLY_PROG) unless a static
- *    region of the program holds it (an ARRAY map's values), reserve adds the
- *    record ([rec, rec + size)); submit and discard take the record back out, and
- *    accept only a record this run reserved and still holds (anything else is
- *    ignored, as the kernel's verifier would have refused it). The memory itself
+ *    region of the program holds it (an ARRAY or PERCPU_ARRAY map's values),
+ *    reserve adds the record ([rec, rec + size)); submit and discard take the
+ *    record back out, and accept only a record this run reserved and still holds
+ *    (anything else is ignored, as the kernel's verifier would have refused it).
+ *    The memory itself
  *    stays valid until the map is freed (maps/map.h's lifetime rule), so a pointer
  *    the table no longer lists only faults; it never reaches freed memory.
  */

@@ -64,6 +64,7 @@ struct jit_ctx {
 	 * writable length): the stubs test it before calling C again. The static
 	 * regions do not change while the run lasts. */
 	uint64_t c_base, c_len, c_wlen;
+	uint64_t cpu_slot;		/* vm_cpu_slot(): inlined PERCPU_ARRAY lookups */
 };
 #define CTX_OFF(f)	((int32_t)offsetof(struct jit_ctx, f))
 _Static_assert(offsetof(struct jit_ctx, zeroed_rbp) + 8 <= 128, "fast-path fields need disp8");
@@ -964,7 +965,8 @@ static void emit_helper_call(struct jit_state *st, size_t i, bool exact, const v
 
 /* bpf_map_lookup_elem(map, r10 + off) on an ARRAY bound to the program, with the
  * key in the current frame, as the helper computes it: r0 = idx < max_entries ?
- * values + idx * stride : NULL, where idx = *(u32 *)(r10 + off). The helper's
+ * values + idx * stride : NULL, where idx = *(u32 *)(r10 + off) (PERCPU_ARRAY:
+ * + the thread's CPU slot x cpu_stride, the slot read once per run). The helper's
  * checks hold by construction (fold.h knows r1 is that map and r2 that stack
  * address, [off, off + 4) lies in the frame, and the values are a static region of
  * the program: prog.c), and it never stops the run or reads the budget, so no C is
@@ -977,7 +979,8 @@ static bool lookup_inlinable(const struct jit_state *st, size_t i, struct vm_arr
 	return st->code[i].code == ISA_CALL && fo->kind == FOLD_CALL_ARGS &&
 	       p->helper_fns[(uint32_t)st->code[i].imm] == (bpfvm_helper_fn)h_map_lookup_elem &&
 	       fo->imm >= -BPFVM_STACK_SIZE && fo->imm <= -4 && vm_prog_has_map(p, m) &&
-	       m->fd_kind == VM_FD_NONE && vm_map_array_layout(m, l);
+	       m->fd_kind == VM_FD_NONE && vm_map_array_layout(m, l) &&
+	       l->cpu_stride <= INT32_MAX;
 }
 
 static bool inline_lookup(struct jit_state *st, size_t i)
@@ -995,6 +998,11 @@ static bool inline_lookup(struct jit_state *st, size_t i)
 		x86_shift_ri(b, true, SH_SHL, R11, (uint8_t)__builtin_ctz(l.stride));	/* shl r11, k */
 	else
 		x86_imul_rri(b, true, R11, R11, (int32_t)l.stride);	/* imul r11, r11, stride */
+	if (l.cpu_stride) {
+		x86_load(b, LD_64, RDI, CTX, CTX_OFF(cpu_slot));	/* mov rdi, [ctx.cpu_slot] */
+		x86_imul_rri(b, true, RDI, RDI, (int32_t)l.cpu_stride);	/* imul rdi, rdi, cpu_stride */
+		x86_alu_rr(b, true, ALU_ADD, R11, RDI);		/* add r11, rdi */
+	}
 	x86_mov_ri(b, RAX, (uint64_t)(uintptr_t)l.values);	/* mov rax, values */
 	x86_alu_rr(b, true, ALU_ADD, RAX, R11);			/* add rax, r11 */
 	land8(st, at);						/* .null: */
@@ -2434,6 +2442,7 @@ int jit_run_repeat(const struct jit_image *img, struct vm_run *run, uint64_t r1,
 	memset(&c.fault, 0, sizeof(c.fault));
 	memset(&run->fault, 0, sizeof(run->fault));
 	c.c_base = c.c_len = c.c_wlen = 0;	/* nothing cached: no region ends at 0 */
+	c.cpu_slot = (uint64_t)vm_cpu_slot();
 	struct vm_run *const prev = vm_current_run;
 	vm_current_run = run;
 	uint64_t v = 0;

@@ -204,11 +204,13 @@ static long array_for_each(struct bpfvm_map *m, vm_map_each_fn fn, void *ctx)
 
 bool vm_map_array_layout(const struct bpfvm_map *m, struct vm_array_layout *out)
 {
-	if (m->type != BPFVM_MAP_TYPE_ARRAY)
+	if (m->type != BPFVM_MAP_TYPE_ARRAY && m->type != BPFVM_MAP_TYPE_PERCPU_ARRAY)
 		return false;
 	out->values = arr(m)->values;
 	out->stride = m->elem_stride;
 	out->max_entries = m->max_entries;
+	out->cpu_stride = arr(m)->cpu_stride;
+	out->slots = m->percpu ? (uint32_t)bpfvm_num_cpu_slots() : 1;
 	return true;
 }
 

@@ -213,11 +213,14 @@ uint64_t vm_ringbuf_query(struct bpfvm_map *m, uint64_t flags);
  * rounded up to 8; values is 8-byte aligned and lives as long as the map. Inlined
  * lookup: idx = *(u32 *)key; idx < max_entries ? values + idx * stride : NULL.
  * Global data (.rodata/.data/.bss) are one-entry ARRAYs: lddw src=2 resolves to
- * values + offset. Returns false for any other type. */
+ * values + offset. PERCPU_ARRAY: CPU slot c's value idx is at values + c *
+ * cpu_stride + idx * stride, for c < slots. Returns false for any other type. */
 struct vm_array_layout {
 	uint8_t *values;
 	uint32_t stride;
 	uint32_t max_entries;
+	uint64_t cpu_stride;	/* 0 for ARRAY */
+	uint32_t slots;		/* 1 for ARRAY */
 };
 bool vm_map_array_layout(const struct bpfvm_map *m, struct vm_array_layout *out);
 
@@ -228,9 +231,10 @@ bool vm_map_array_layout(const struct bpfvm_map *m, struct vm_array_layout *out)
  *     when p is NULL or m is a map-in-map: an inner map handle is not memory);
  *     writable unless the map is BPFVM_F_RDONLY_PROG;
  *   - vm_ringbuf_record_region(p, size): for p = vm_ringbuf_reserve(m, size, 0).
- * An ARRAY map bound to a program is a static region of it instead (prog.c,
- * vm_prog_bind_maps), from vm_map_array_layout: [values, values + (max_entries -
- * 1) * stride + value_size), global data (lddw src=2) included.
+ * An ARRAY or PERCPU_ARRAY map bound to a program is a static region of it
+ * instead (prog.c, vm_prog_bind_maps), from vm_map_array_layout: [values, values +
+ * (slots - 1) * cpu_stride + (max_entries - 1) * stride + value_size), global data
+ * (lddw src=2) included.
  * Regions stay valid memory until the map is freed (see the lifetime rule above), so
  * the runtime can add them for the rest of the run. */
 struct bpfvm_region vm_map_value_region(const struct bpfvm_map *m, void *value);
