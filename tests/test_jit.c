@@ -395,6 +395,68 @@ out:
 	free(code);
 }
 
+static struct bpfvm_prog *mk_asm(const char *src);
+
+/* ---- Loops charged from their induction variable (jit.c, fast_lazy) --------------- */
+/* Single-block loops over mem whose fast copy charges nothing per iteration: the
+ * budget is settled from (iv - iv0) / step on the way out. Steps odd and even,
+ * one in a register, and downward loops (which the analysis does not version:
+ * they run checked); every budget that stops a run inside. */
+static void test_lazy_loops(void)
+{
+	static const struct { int start; const char *step; const char *test; size_t lazy; } c[] = {
+		{ 0, "1", "if r3 < r2 goto loop", 1 },
+		{ 1, "3", "if r3 < r2 goto loop", 1 },
+		{ 2, "4", "if r3 < r2 goto loop", 1 },
+		{ 0, "12", "if r3 <= r2 goto loop", 1 },
+		{ 0, "r7", "if r3 < r2 goto loop", 1 },
+		{ 63, "-1", "if r3 s> 0 goto loop", 0 },
+		{ 61, "-4", "if r3 s>= 0 goto loop", 0 },
+	};
+	uint8_t mem[64];
+	for (size_t i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i * 13 + 5);
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		char src[512], what[64];
+		snprintf(src, sizeof(src),
+			 "	r0 = 0\n"
+			 "	r7 = *(u8 *)(r1 + 0)\n"
+			 "	r7 &= 3\n"
+			 "	r7 += 1\n"
+			 "	r2 -= 1\n"
+			 "	r3 = %d\n"
+			 "loop:	r4 = r1\n"
+			 "	r4 += r3\n"
+			 "	r6 = *(u8 *)(r4 + 0)\n"
+			 "	r0 *= 3\n"
+			 "	r0 += r6\n"
+			 "	r3 += %s\n"
+			 "	%s\n"
+			 "	exit\n", c[k].start, c[k].step, c[k].test);
+		snprintf(what, sizeof(what), "lazy loop %zu (step %s)", k, c[k].step);
+		struct bpfvm_prog *p = mk_asm(src);
+		CHECK(p && p->jit, "%s: compiled: %s", what, test_log_last());
+		if (!p || !p->jit) {
+			bpfvm_prog__free(p);
+			continue;
+		}
+		CHECK_U64(jit_lazy_loops(p->jit), c[k].lazy, "%s: charged from its IV", what);
+		struct bpfvm_run_opts o = { .sz = sizeof(o), .mem = mem, .mem_len = sizeof(mem),
+					    .engine = BPFVM_ENGINE_JIT };
+		uint8_t m[64];
+		memcpy(m, mem, sizeof(m));
+		o.mem = m;
+		CHECK(bpfvm_prog__run_opts(p, &o) == 0, "%s: runs", what);
+		for (size_t len = 1; len <= sizeof(mem); len += 7) {
+			compare(what, p, mem, len, NULL, 0, 0);
+			compare(what, p, mem, len, NULL, 0, 3);
+		}
+		for (uint64_t b = 1; b <= o.insn_executed + 2; b++)
+			compare(what, p, mem, sizeof(mem), NULL, 0, b);
+		bpfvm_prog__free(p);
+	}
+}
+
 /* ---- Folding (fold.h) ------------------------------------------------------------- */
 /* Constants flowing through ALU instructions and into a jump. */
 static const char fold_const_src[] =
@@ -837,6 +899,7 @@ int main(void)
 	test_loop_copies();
 	test_threaded_tests();
 	test_fold();
+	test_lazy_loops();
 	test_large();
 	test_faults();
 	test_groups();

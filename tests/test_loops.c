@@ -33,9 +33,11 @@
  * more than a quarter of every family's programs, that it charges them by the
  * decision-tree plan in more than a quarter of the trees' ("owed"), that its
  * analysis covers an access with a loaded term in its address in more than a
- * quarter of the data family's ("dcover"), and that a fast copy skips a
- * repeated test in more than a quarter of the selects' ("thr"), so the
- * generator keeps its reach. A crash (an access the fast copy should not have run unchecked) is
+ * quarter of the data family's ("dcover"), that a fast copy skips a repeated
+ * test in more than a quarter of the selects' ("thr"), and that it charges a
+ * loop from its induction variable on the way out instead of per iteration in
+ * more than a tenth of the counted loops' ("lazy"), so the generator keeps its
+ * reach. A crash (an access the fast copy should not have run unchecked) is
  * reported with the program, run and engine before the process dies.
  *
  * Usage: test_loops [--count N] [--prog K] [--verbose]
@@ -315,12 +317,13 @@ static void print_run(FILE *f, const struct runcfg *rc, const size_t *eng,
  * (loops.h: runs them in a fast copy once an entry check passes), in which it
  * charges one by the decision-tree plan (owed: jit_owed_loops), in which its
  * analysis covers an access whose address has a loaded term (dcover: family 8),
- * and in which a fast copy skips a repeated test (thr: jit_threaded_tests). */
-enum { S_PROGRAMS, S_REJECTED, S_VERSIONED, S_OWED, S_DCOVER, S_THREADED, S_RUNS, S_OK, S_STOPS,
-       S_READ, S_WRITE, S_NEAR_END, S_BUDGET, S_DRAWN, S_OTHER, S_MISMATCHES, N_STATS };
+ * in which a fast copy skips a repeated test (thr: jit_threaded_tests), and in
+ * which one is charged from its induction variable (lazy: jit_lazy_loops). */
+enum { S_PROGRAMS, S_REJECTED, S_VERSIONED, S_OWED, S_DCOVER, S_THREADED, S_LAZY, S_RUNS, S_OK,
+       S_STOPS, S_READ, S_WRITE, S_NEAR_END, S_BUDGET, S_DRAWN, S_OTHER, S_MISMATCHES, N_STATS };
 static const char *const stat_names[N_STATS] = {
-	"programs", "rejected", "versioned", "owed", "dcover", "thr", "runs", "ok", "stops", "read",
-	"write", "near-end", "budget", "drawn", "other", "mismatch",
+	"programs", "rejected", "versioned", "owed", "dcover", "thr", "lazy", "runs", "ok", "stops",
+	"read", "write", "near-end", "budget", "drawn", "other", "mismatch",
 };
 
 /* The JIT's loop analysis (loops.h) of prog, as jit.c runs it: on the decoded
@@ -571,6 +574,7 @@ int main(int argc, char **argv)
 		fs[S_VERSIONED] += jit_versioned_loops(prog->jit) > 0;
 		fs[S_OWED] += jit_owed_loops(prog->jit) > 0;
 		fs[S_THREADED] += jit_threaded_tests(prog->jit) > 0;
+		fs[S_LAZY] += jit_lazy_loops(prog->jit) > 0;
 		if (g.ndacc && have_jit)
 			fs[S_DCOVER] += data_covered(prog, &g);
 		if (verbose)
@@ -698,6 +702,12 @@ int main(int argc, char **argv)
 			      "%s: repeated tests skipped in only %" PRIu64 " of %" PRIu64 " programs",
 			      family_names[F_SELECTS], st[F_SELECTS][S_THREADED],
 			      st[F_SELECTS][S_PROGRAMS]);
+		/* and charges simple loops from their induction variable */
+		if (have_jit)
+			CHECK(st[F_COUNTED][S_LAZY] * 10 > st[F_COUNTED][S_PROGRAMS],
+			      "%s: charged from the IV in only %" PRIu64 " of %" PRIu64 " programs",
+			      family_names[F_COUNTED], st[F_COUNTED][S_LAZY],
+			      st[F_COUNTED][S_PROGRAMS]);
 	}
 	return test_summary();
 }

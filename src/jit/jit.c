@@ -99,6 +99,7 @@ struct jit_image {
 	size_t nthreaded;	/* repeated tests their fast copies skip */
 	size_t nfolded;		/* instructions emitted otherwise by fold.h */
 	size_t ninlined;	/* helper calls inlined (array lookups) */
+	size_t nlazy;		/* versioned loops charged from their IV */
 	uint32_t *copy_off;	/* cnt + 1: jit_copy_offsets */
 };
 
@@ -146,6 +147,8 @@ struct stub {
 	int32_t ahead;			/* in a fast loop copy: budget charged ahead (or, < 0,
 					 * owed), settled before C sees r9 (ADJ: then jmp ret) */
 	bool dual;			/* there: r10 holds the other half of the charges */
+	int16_t lazy;			/* there: the loop whose charges r9 still owes
+					 * (fast_lazy), or -1 */
 };
 
 /* Fixed labels after the instructions' */
@@ -224,6 +227,7 @@ struct jit_state {
 	bool dual;		/* there: charges alternate between r9 (sub) and r10
 				 * (add), two short dependency chains instead of one
 				 * long; r9 - r10 is the countdown */
+	int32_t lazy;		/* there: a loop charged from its IV (fast_lazy), or -1 */
 };
 
 static uint32_t lbl_insn(size_t i) { return (uint32_t)i; }
@@ -272,7 +276,11 @@ static struct stub *add_stub(struct jit_state *st, enum stub_kind kind, uint32_t
 	}
 	st->stubs[st->nstub] = (struct stub){ .kind = (uint8_t)kind, .label = label, .ret = ret,
 					      .arg = arg, .ahead = st->cur_loop >= 0 ? st->ahead : 0,
-					      .dual = st->cur_loop >= 0 && st->dual };
+					      .dual = st->cur_loop >= 0 && st->dual,
+					      .lazy = (int16_t)(st->cur_loop >= 0 ? st->lazy : -1) };
+	/* The only way out of a lazy copy is its block's end (fast_lazy). */
+	if (st->cur_loop >= 0 && st->lazy >= 0 && kind != STUB_ADJ)
+		x86_fail(&st->b, -EINVAL);
 	return &st->stubs[st->nstub++];
 }
 
@@ -397,7 +405,7 @@ static uint32_t insn_label(struct jit_state *st, size_t from, size_t t)
 		int j = lv_block_index(&st->lv.loops[st->cur_loop], t);
 		if (j >= 0)
 			return st->lv_lbl[st->cur_loop] + 1 + (uint32_t)j;
-		if (!st->ahead && !st->dual)
+		if (!st->ahead && !st->dual && st->lazy < 0)
 			return lbl_insn(t);
 		uint32_t l = new_label(st);	/* leaving: settle the countdown */
 		add_stub(st, STUB_ADJ, l, lbl_insn(t), 0);
@@ -1373,8 +1381,65 @@ static void emit_shared(struct jit_state *st)
 
 /* A stub from a fast loop copy: r9 += what its block charged ahead, so C (and
  * the checked code) sees the budget exactly (back: undo it before returning). */
+/* The inverse of odd u modulo 2^64 (Newton's iteration: each step doubles the
+ * bits that are right, and u is its own inverse modulo 8). */
+static uint64_t inverse_odd(uint64_t u)
+{
+	uint64_t x = u;
+	for (int k = 0; k < 5; k++)
+		x *= 2 - u * x;
+	return x;
+}
+
+/* What a lazily charged loop (fast_lazy) owes at the way out of its fast copy,
+ * the end of its one block: r9 -= len * (iterations run), where iterations run =
+ * (iv - iv0) / step (r10 = iv0 since the entry; the IV was updated once in each
+ * iteration, the last one included). The
+ * division is exact (every iv is iv0 + k * step, none wraps: the entry check
+ * bounds them): for a constant step an arithmetic shift by its trailing zeros,
+ * then a multiply by the inverse of its odd part, folded with len into one
+ * constant; for a step in a register (at least 1: the entry check) a div.
+ * Clobbers r10 and r11; only ways out that do not come back use it. */
+static void lazy_settle(struct jit_state *st, const struct stub *s)
+{
+	struct x86_buf *b = &st->b;
+	const struct lv_loop *L = &st->lv.loops[s->lazy];
+	uint64_t step = (uint64_t)(int64_t)L->step_c, len = L->charge[0];
+	unsigned t = L->step_reg != LV_NONE ? 0 : (unsigned)__builtin_ctzll(step);
+	uint64_t mul = L->step_reg != LV_NONE ? len :
+		       inverse_odd((uint64_t)((int64_t)step >> t)) * len;
+	x86_mov_rr(b, true, R11, xr((unsigned)L->q));		/* mov r11, iv */
+	x86_alu_rr(b, true, ALU_SUB, R11, R10);			/* sub r11, r10 (iv0) */
+	if (L->step_reg != LV_NONE) {
+		x86_mov_rr(b, true, R10, xr((unsigned)L->step_reg));	/* mov r10, step */
+		x86_push(b, RAX);					/* push rax */
+		x86_push(b, RDX);					/* push rdx */
+		x86_mov_rr(b, true, RAX, R11);				/* mov rax, r11 */
+		x86_mov_ri32(b, RDX, 0);				/* xor edx, edx */
+		x86_unary(b, true, UN_DIV, R10);			/* div r10 */
+		x86_mov_rr(b, true, R11, RAX);				/* mov r11, rax */
+		x86_pop(b, RDX);					/* pop rdx */
+		x86_pop(b, RAX);					/* pop rax */
+	}
+	if (t)
+		x86_shift_ri(b, true, SH_SAR, R11, (uint8_t)t);	/* sar r11, t */
+	if (mul == (uint64_t)(int64_t)(int32_t)mul) {
+		x86_imul_rri(b, true, R11, R11, (int32_t)mul);	/* imul r11, r11, mul */
+	} else {
+		x86_mov_ri(b, R10, mul);			/* mov r10, mul */
+		x86_imul_rr(b, true, R11, R10);			/* imul r11, r10 */
+	}
+	x86_alu_rr(b, true, ALU_SUB, LEFT, R11);		/* sub r9, r11 */
+}
+
 static void stub_give_back(struct jit_state *st, const struct stub *s, bool give)
 {
+	if (s->lazy >= 0) {
+		if (!give)		/* no check calls C from a lazy copy (fast_lazy) */
+			x86_fail(&st->b, -EINVAL);
+		else
+			lazy_settle(st, s);
+	}
 	if (s->dual && give)
 		x86_alu_rr(&st->b, true, ALU_SUB, LEFT, R10);	/* sub r9, r10 (r10 is dead now) */
 	if (s->ahead)
@@ -1758,6 +1823,25 @@ static bool fast_dual(const struct jit_state *st, const struct lv_loop *L)
 	return true;
 }
 
+/* Whether loop k's fast copy charges nothing per iteration and settles from its
+ * IV instead (lazy_settle): a single block, so every iteration runs the same
+ * instructions and the only way out is its end, whose IV has a constant step or
+ * one in a register and is written by one instruction (so iv0 + k * step after k
+ * iterations), with no check that calls C and no division (fast_dual's
+ * conditions: nothing in the block can fault, and r10 holds iv0). */
+static bool fast_lazy(const struct jit_state *st, const struct lv_loop *L)
+{
+	if (L->nblocks != 1 || (L->step_reg == LV_NONE && L->step_c == 0) || !fast_dual(st, L))
+		return false;
+	size_t writes = 0, i = L->blocks[0];
+	do {
+		int row = st->code[i].code;
+		writes += row < ISA__COUNT && (isa_regs_written(&st->code[i], row) >> L->q & 1);
+		i += row == ISA_LDDW ? 2 : 1;
+	} while (i < st->cnt && !(st->flags[i] & FL_LEADER));
+	return writes == 1;
+}
+
 /* In front of loop k's header: the run-time half of its analysis. Jumps to the
  * fast copy if everything holds, else falls through into the checked loop. */
 static void emit_lv_entry(struct jit_state *st, int32_t k)
@@ -1841,7 +1925,9 @@ static void emit_lv_entry(struct jit_state *st, int32_t k)
 		x86_alu_ri(b, true, ALU_ADD, R11, r->hi);		/* add r11, hi */
 		lv_region(st, r->inv == 10, r->write, slow);
 	}
-	if (fast_dual(st, L))
+	if (fast_lazy(st, L))
+		x86_mov_rr(b, true, R10, q);			/* mov r10, iv (iv0) */
+	else if (fast_dual(st, L))
 		x86_mov_ri32(b, R10, 0);			/* xor r10d, r10d (charges) */
 	jump(st, -1, st->lv_lbl[k] + 1 + (uint32_t)lv_block_index(L, L->header));	/* jmp .fast */
 	bind(st, slow);
@@ -1863,7 +1949,8 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 	const struct lv_loop *L = &st->lv.loops[k];
 	bool other = false;
 	st->cur_loop = k;
-	st->dual = fast_dual(st, L);
+	st->lazy = fast_lazy(st, L) ? k : -1;
+	st->dual = st->lazy < 0 && fast_dual(st, L);
 	for (size_t j = 0; j < L->nblocks; j++) {
 		size_t i = L->blocks[j], last = i;
 		bind(st, st->lv_lbl[k] + 1 + (uint32_t)j);
@@ -1874,6 +1961,8 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 		st->thr_to = L->thread[j];
 		if (L->calls) {
 			emit_charge(st, i);				/* sub r9, n; jb .copy */
+		} else if (st->lazy >= 0) {
+			/* nothing: the ways out settle from the IV (lazy_settle) */
 		} else if (L->charge[j] && st->dual && other) {
 			x86_alu_ri(b, true, ALU_ADD, R10, (int32_t)L->charge[j]);	/* add r10, n */
 		} else if (L->charge[j]) {
@@ -1915,6 +2004,7 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 	st->cur_loop = -1;
 	st->ahead = 0;
 	st->dual = false;
+	st->lazy = -1;
 }
 
 static void emit_all(struct jit_state *st)
@@ -2163,7 +2253,7 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 {
 	struct jit_state st = { .prog = prog, .code = prog->decoded, .cnt = prog->cnt,
 				.checked = true, .err_insn = SIZE_MAX, .cur_loop = -1,
-				.thr_to = -1 };
+				.thr_to = -1, .lazy = -1 };
 	struct jit_image *img = NULL;
 	uint8_t *map = MAP_FAILED;
 	size_t map_len = 0, pg = page_size();
@@ -2254,6 +2344,11 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	img->code = map;
 	img->len = len;
 	img->map_len = map_len;
+	for (size_t k = 0; k < st.lv.nloops; k++) {
+		img->nowed += st.lv.loops[k].owed;
+		img->nthreaded += st.lv.loops[k].nthreaded;
+		img->nlazy += fast_lazy(&st, &st.lv.loops[k]);	/* (reads st.flags) */
+	}
 	img->leader = st.flags;
 	st.flags = NULL;
 	img->insns = prog->decoded;
@@ -2266,10 +2361,6 @@ int jit_compile(const struct bpfvm_prog *prog, struct jit_image **out)
 	img->ninlined = st.ninlined;
 	img->copy_off = st.copy_off;
 	st.copy_off = NULL;
-	for (size_t k = 0; k < st.lv.nloops; k++) {
-		img->nowed += st.lv.loops[k].owed;
-		img->nthreaded += st.lv.loops[k].nthreaded;
-	}
 	img->tail_entry = st.lbl[lbl_fixed(&st, L_TAIL)];
 	img->cb_entry = st.lbl[lbl_fixed(&st, L_CALLBACK)];
 	for (size_t k = 0; k < prog->func_start_cnt; k++)
@@ -2324,6 +2415,11 @@ size_t jit_threaded_tests(const struct jit_image *img)
 size_t jit_folded_insns(const struct jit_image *img)
 {
 	return img ? img->nfolded : 0;
+}
+
+size_t jit_lazy_loops(const struct jit_image *img)
+{
+	return img ? img->nlazy : 0;
 }
 
 size_t jit_inlined_calls(const struct jit_image *img)

@@ -141,6 +141,9 @@ size_t jit_versioned_loops(const struct jit_image *img);
 /* How many of them charge the budget by the decision-tree plan (loops.c,
  * plan_charges: instructions owed along a path, settled at joins). */
 size_t jit_owed_loops(const struct jit_image *img);
+/* How many of them charge nothing per iteration and settle the budget from the
+ * induction variable on the way out (jit.c, fast_lazy / lazy_settle). */
+size_t jit_lazy_loops(const struct jit_image *img);
 /* How many repeated tests their fast copies skip (loops.c, thread_tests). */
 size_t jit_threaded_tests(const struct jit_image *img);
 
