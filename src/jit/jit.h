@@ -59,13 +59,25 @@
  *    back edges skip it) and a fast copy: covered accesses unchecked, budget
  *    charged exactly but ahead and without tests (for a loop that calls: the
  *    usual tests), and a test that repeats the one before it is skipped there
- *    (thread_tests). A loop that stays checked starts on a 32-byte boundary.
+ *    (thread_tests). A single-block loop whose IV has a constant or register
+ *    step charges nothing per iteration: r10 = iv0 from the entry, and its way
+ *    out (the block's end) settles r9 -= len * (iv - iv0) / step (fast_lazy,
+ *    lazy_settle). A loop that stays checked starts on a 32-byte boundary.
  *    Jumps across alignment padding are always long (padding may grow when
  *    earlier code shrinks).
- * Peephole: dst = src followed in its block by dst += src2 / imm (clang's
- * address arithmetic) is one lea; nothing can stop the run between the two.
- * Shifts by a register are BMI2 shlx/shrx/sarx where the CPU has it. Registers
- * the program never reads are neither zeroed nor moved on entry.
+ * Folding (fold.h): per block, registers holding known constants, zero-extended
+ * values or r10 + c; ALU results that are known become a mov, register operands
+ * that are known become immediates, jumps on known values become jmp or nothing,
+ * zero-extensions of zero-extended values and identities emit nothing, r <<= 32;
+ * r >>= 32 (s>>=) is one mov r32, r32 (movsxd). Peephole: dst = src followed in
+ * its block by dst += src2 / imm, dst -= imm (clang's address arithmetic) is one
+ * lea, dst *= imm one three-operand imul; nothing can stop the run between the
+ * two. Shifts by a register are BMI2 shlx/shrx/sarx where the CPU has it.
+ * Registers the program never reads are neither zeroed nor moved on entry.
+ * Array lookups inline: bpf_map_lookup_elem on an ARRAY or PERCPU_ARRAY map bound
+ * to the program, with fold.h knowing r1 (the map) and r2 (r10 + off, the key in
+ * the frame), is a load, a compare and an address computation (inline_lookup);
+ * the values are a static region of the program, so nothing is registered.
  * Verified mode (for the verifier, later) is the same emitter with checked =
  * false: no memory checks, no budget.
  *
