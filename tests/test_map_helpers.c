@@ -745,8 +745,12 @@ static void inlined(void)
 		      (unsigned long long)r.r0, (unsigned long long)c[k].r0);
 		struct bpfvm_prog_opts po = { .sz = sizeof(po), .maps = &c[k].m, .map_cnt = 1 };
 		struct bpfvm_prog *pr = bpfvm_prog__new(p, N(p), &po);
-		if (pr && pr->jit)
+		if (pr && pr->jit) {
 			CHECK_U64(jit_inlined_calls(pr->jit), c[k].want_inl, "%s: inlined", what);
+			/* r1 = map, r2 = r10, r2 += off: no code when inlined */
+			CHECK_U64(jit_folded_insns(pr->jit), 3 * c[k].want_inl, "%s: dead set-up",
+				  what);
+		}
 		bpfvm_prog__free(pr);
 	}
 	/* PERCPU_ARRAY: this thread's CPU slot's value (each slot's value differs) */

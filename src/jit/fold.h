@@ -27,6 +27,8 @@
  *                r10 + imm (a key on the stack): a fact the JIT may use to inline
  *                the call (bpf_map_lookup_elem in an ARRAY); the code is otherwise
  *                the call's own
+ *   FOLD_DEAD    (set by the JIT, not here) a register computation nothing reads
+ *                before an inlined call clobbers it: no code
  *
  * Nothing observable changes: instruction counts, budget stops and faults are
  * per instruction and unaffected (no instruction disappears from the count, only
@@ -44,7 +46,7 @@
 
 enum fold_kind {
 	FOLD_NONE, FOLD_CONST, FOLD_IMM, FOLD_TAKEN, FOLD_NOT_TAKEN, FOLD_SKIP, FOLD_ZEXT,
-	FOLD_SEXT, FOLD_CALL_ARGS,
+	FOLD_SEXT, FOLD_CALL_ARGS, FOLD_DEAD,
 };
 
 struct fold {

@@ -991,6 +991,36 @@ static bool lookup_inlinable(const struct jit_state *st, size_t i, struct vm_arr
 	       l->cpu_stride <= INT32_MAX;
 }
 
+/* In front of an inlined call, in its block: instructions that only compute
+ * registers nothing reads before the call clobbers r1-r5 (its argument set-up:
+ * the inlined code takes the map and the key's address from fold.h, not from r1
+ * and r2) emit no code (FOLD_DEAD). Backward liveness over the block; an
+ * instruction that can fault or touches memory is kept, and registers are never
+ * observable at a fault. */
+static void kill_dead_args(struct jit_state *st, size_t call)
+{
+	uint16_t live = (uint16_t)(0x7ff & ~0x3fu);	/* r0-r5 are written by the call */
+	for (size_t j = call; j-- > 0;) {
+		const struct bpf_insn *in = &st->code[j];
+		int row = in->code;
+		if (row == ISA_LDDW_HI)
+			continue;
+		if (row >= ISA__COUNT)
+			break;
+		int fmt = isa_rows[row].fmt;
+		uint16_t w = isa_regs_written(in, row), r = isa_regs_read(in, row);
+		bool pure = fmt == ISA_FMT_ALU_K || fmt == ISA_FMT_ALU_X || fmt == ISA_FMT_NEG ||
+			    fmt == ISA_FMT_MOVSX || fmt == ISA_FMT_END ||
+			    (fmt == ISA_FMT_LDDW && row == ISA_LDDW);
+		if (pure && w && !(w & live))
+			st->fold[j] = (struct fold){ .kind = FOLD_DEAD };
+		else
+			live = (uint16_t)((live & ~w) | r);
+		if (st->flags[j] & FL_LEADER)
+			break;
+	}
+}
+
 static bool inline_lookup(struct jit_state *st, size_t i)
 {
 	struct x86_buf *b = &st->b;
@@ -1014,7 +1044,9 @@ static bool inline_lookup(struct jit_state *st, size_t i)
 	x86_mov_ri(b, RAX, (uint64_t)(uintptr_t)l.values);	/* mov rax, values */
 	x86_alu_rr(b, true, ALU_ADD, RAX, R11);			/* add rax, r11 */
 	land8(st, at);						/* .null: */
-	for (int r = 1; r <= 5; r++)
+	/* r1-r5 = 0, as after any helper, where a subprogram could receive them:
+	 * elsewhere the validator lets nothing read them before writing them */
+	for (int r = 1; r <= 5 && (st->main_end < st->cnt || st->main_called); r++)
 		x86_mov_ri32(b, xr(r), 0);			/* xor r32, r32 */
 	st->ninlined += st->in_body;
 	return true;
@@ -1106,7 +1138,7 @@ static void emit_insn(struct jit_state *st, size_t i, bool exact)
 	case FOLD_CONST:
 		x86_mov_ri(b, d, st->fold[i].val);		/* mov dst, value */
 		return;
-	case FOLD_SKIP: case FOLD_NOT_TAKEN:
+	case FOLD_SKIP: case FOLD_NOT_TAKEN: case FOLD_DEAD:
 		return;
 	case FOLD_ZEXT:
 		zext32(b, d);					/* mov dst32, dst32 */
@@ -2175,6 +2207,8 @@ static int analyse(struct jit_state *st)
 	for (size_t i = 0; i < cnt; i++) {
 		struct vm_array_layout l;
 		st->inlined[i] = lookup_inlinable(st, i, &l);
+		if (st->inlined[i])
+			kill_dead_args(st, i);
 	}
 	size_t ntarget = 0;
 	for (size_t i = 0; i < cnt; i++)
