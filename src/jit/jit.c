@@ -218,6 +218,7 @@ struct jit_state {
 	int32_t cur_loop;	/* emitting this loop's fast copy, or -1 */
 	int32_t thr_to;		/* there: where the block's last jump goes instead
 				 * (a repeated test skipped: loops.h), or -1 */
+	bool negate;		/* there: the block's last jump is inverted (loops.h) */
 	uint32_t *copy_off;	/* per instruction: its code in a fast copy (last pass) */
 	uint32_t *pads;		/* where each alignment padding ends, in emission order
 				 * (this pass's position once emitted, else the
@@ -925,6 +926,8 @@ static void emit_jcond(struct jit_state *st, size_t i, int row, const struct bpf
 	else if (!strcmp(k, "s<=")) cc = CC_LE;
 	else if (!strcmp(k, "&")) { cc = CC_NE; jset = true; }
 	else { x86_fail(b, -ENOSYS); return; }
+	if (st->negate)
+		cc = (enum x86_cc)(cc ^ 1);	/* the inverse condition (loops.h: invert) */
 	if (is_imm && jset)
 		x86_test_ri(b, w64, d, in->imm);		/* test dst, imm */
 	else if (is_imm && in->imm == 0)
@@ -1138,7 +1141,11 @@ static void emit_insn(struct jit_state *st, size_t i, bool exact)
 	case FOLD_CONST:
 		x86_mov_ri(b, d, st->fold[i].val);		/* mov dst, value */
 		return;
-	case FOLD_SKIP: case FOLD_NOT_TAKEN: case FOLD_DEAD:
+	case FOLD_NOT_TAKEN:
+		if (st->negate)		/* inverted: not taken goes where the goto went */
+			jump(st, -1, insn_label(st, i, (size_t)isa_target(in, row, i)));
+		return;
+	case FOLD_SKIP: case FOLD_DEAD:
 		return;
 	case FOLD_ZEXT:
 		zext32(b, d);					/* mov dst32, dst32 */
@@ -1147,7 +1154,8 @@ static void emit_insn(struct jit_state *st, size_t i, bool exact)
 		x86_movsx_rr(b, true, 32, d, d);		/* movsxd dst, dst32 */
 		return;
 	case FOLD_TAKEN:
-		jump(st, -1, insn_label(st, i, (size_t)isa_target(in, row, i)));	/* jmp target */
+		if (!st->negate)	/* inverted: taken falls through */
+			jump(st, -1, insn_label(st, i, (size_t)isa_target(in, row, i)));	/* jmp target */
 		return;
 	case FOLD_IMM:
 		imm_form = *in;
@@ -1991,6 +1999,11 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 		if (L->thread[j] == LV_DEAD)
 			continue;	/* a repeated test nothing reaches here */
 		st->thr_to = L->thread[j];
+		if (L->invert[j]) {	/* if !c goto (where the goto after it went) */
+			size_t g = L->blocks[j + 1];
+			st->thr_to = (int32_t)isa_target(&st->code[g], st->code[g].code, g);
+			st->negate = true;
+		}
 		if (L->calls) {
 			emit_charge(st, i);				/* sub r9, n; jb .copy */
 		} else if (st->lazy >= 0) {
@@ -2020,9 +2033,12 @@ static void emit_fast_loop(struct jit_state *st, int32_t k)
 			i += st->code[i].code == ISA_LDDW ? 2 : 1;
 		} while (i < st->cnt && !(st->flags[i] & FL_LEADER));
 		st->thr_to = -1;
+		st->negate = false;
 		if (falls_through(st->code[last].code)) {
 			if (L->thread[j] >= 0 && !isa_is_jump(st->code[last].code))
 				i = (size_t)L->thread[j];	/* past a skipped test */
+			if (L->invert[j])
+				i++;				/* past the skipped goto */
 			int n = lv_block_index(L, i);
 			size_t nx = j + 1;			/* the next block with code */
 			while (nx < L->nblocks && L->thread[nx] == LV_DEAD)

@@ -1194,13 +1194,21 @@ static int plan_charges(struct lwork *w, struct lv_loop *L, uint32_t *charge, in
  * whatever block charges for it, on both ways through it, exactly as if its code
  * ran. G, now entered from F alone, is charged with F (ahead[F] grows by that
  * much, for F's fault paths). Patterns are taken in instruction order and never
- * overlap (a T is never another pattern's X, F or G). */
+ * overlap (a T is never another pattern's X, F or G).
+ *
+ * Then jumps over jumps (clang's block order in switch trees):
+ *     X: ...; if c goto L1
+ *     T: goto L2                    one instruction; X its only predecessor
+ *     L1: ...
+ * X's test is inverted (invert[X]: if !c goto L2, fall into L1) and T's code is
+ * never reached; exact for the same reason when the plan charges nothing at T. */
 static int thread_tests(const struct lwork *w, struct lv_loop *L)
 {
 	const struct cfg *g = w->g;
 	L->nthreaded = 0;
 	L->thread = malloc(L->nblocks * sizeof(*L->thread));
-	if (!L->thread)
+	L->invert = calloc(L->nblocks, 1);
+	if (!L->thread || !L->invert)
 		return -ENOMEM;
 	for (size_t j = 0; j < L->nblocks; j++)
 		L->thread[j] = LV_AS_IS;
@@ -1242,6 +1250,28 @@ static int thread_tests(const struct lwork *w, struct lv_loop *L)
 		L->charge[jf] += L->charge[jg];
 		L->ahead[jf] += (int32_t)L->charge[jg];
 		L->charge[jg] = 0;
+		L->nthreaded++;
+	}
+	for (size_t jx = 0; jx < L->nblocks; jx++) {
+		int32_t x = g->bid[L->blocks[jx]];
+		const struct bpf_insn *cx = &w->code[g->last[x]];
+		int fmt = cx->code < ISA__COUNT ? isa_rows[cx->code].fmt : -1;
+		if ((fmt != ISA_FMT_JCOND_K && fmt != ISA_FMT_JCOND_X) || L->thread[jx] != LV_AS_IS)
+			continue;
+		int32_t l1 = g->succ[2 * x], t = g->succ[2 * x + 1];
+		if (!in_loop(w, t) || t == w->header || g->start[t] != g->last[t] || NPRED(t) != 1 ||
+		    l1 == NO_BLOCK || g->start[l1] != g->last[t] + 1)
+			continue;
+		int trow = w->code[g->start[t]].code;
+		if (trow >= ISA__COUNT || (isa_rows[trow].fmt != ISA_FMT_JA &&
+					   isa_rows[trow].fmt != ISA_FMT_JA32) ||
+		    !in_loop(w, g->succ[2 * t]))
+			continue;
+		int jt = lv_block_index(L, g->start[t]);
+		if (jt < 0 || L->charge[jt] || L->thread[jt] != LV_AS_IS)
+			continue;
+		L->invert[jx] = 1;
+		L->thread[jt] = LV_DEAD;
 		L->nthreaded++;
 	}
 #undef NPRED
@@ -1457,6 +1487,10 @@ static int analyse_loop(struct lwork *w, struct lv_loop *L, uint8_t *covered)
 			free(L->blocks);
 			free(L->charge);
 			free(L->ahead);
+			free(L->thread);
+			free(L->invert);
+			L->thread = NULL;
+			L->invert = NULL;
 			L->blocks = L->charge = NULL;
 			L->ahead = NULL;
 			goto out;
@@ -1496,6 +1530,7 @@ void lv_free(struct lv_info *info)
 		free(info->loops[k].charge);
 		free(info->loops[k].ahead);
 		free(info->loops[k].thread);
+		free(info->loops[k].invert);
 	}
 	free(info->loops);
 	free(info->covered);
@@ -1613,6 +1648,7 @@ int lv_analyse(const struct bpf_insn *code, size_t cnt, const uint8_t *leader,
 					free(L.charge);
 					free(L.ahead);
 					free(L.thread);
+					free(L.invert);
 					err = -ENOMEM;
 				} else {
 					out->loops = v;

@@ -37,7 +37,8 @@
  * The fast copy also skips a test that repeats the one just before it with nothing
  * in between that changes its registers (clang lowers two selects on one condition
  * to two such skip-one diamonds): the first test's taken edge goes past the second,
- * its fall-through path falls past it, and the instruction is still counted.
+ * its fall-through path falls past it, and the instruction is still counted; and
+ * a conditional jump over a goto is inverted to go where the goto went.
  *
  * Stack slots are tracked only when no store in the loop could alias the stack:
  * every store not through r10 must be covered by a context-memory range (the
@@ -120,6 +121,8 @@ struct lv_loop {
 	 * instruction that the block's last jump (when it ends in a conditional
 	 * jump) or its fall-through (otherwise) goes to instead. */
 	int32_t *thread;
+	uint8_t *invert;	/* per block: its last jump is inverted to go where the
+				 * skipped goto after it went, falling into its target */
 	size_t nthreaded;	/* blocks made LV_DEAD */
 };
 #define LV_AS_IS	(-1)
