@@ -58,8 +58,8 @@
  *    gets an entry check in front of its header (the checked loop's own
  *    back edges skip it) and a fast copy: covered accesses unchecked, budget
  *    charged exactly but ahead and without tests (for a loop that calls: the
- *    usual tests), and a test that repeats the one before it is skipped there
- *    (thread_tests). A single-block loop whose IV has a constant or register
+ *    usual tests), and a test that repeats the one before it is skipped there,
+ *    a jump over a goto inverted (thread_tests). A single-block loop whose IV has a constant or register
  *    step charges nothing per iteration: r10 = iv0 from the entry, and its way
  *    out (the block's end) settles r9 -= len * (iv - iv0) / step (fast_lazy,
  *    lazy_settle). A loop that stays checked starts on a 32-byte boundary.
