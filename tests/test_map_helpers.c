@@ -97,6 +97,20 @@ static void expect_fault(struct res r, enum bpfvm_fault_kind kind, uint32_t insn
 	BPF_CALL_HELPER(1), \
 	BPF_JMP_IMM(BPF_JNE, 0, 0, 2), BPF_MOV64_IMM(0, 0), BPF_EXIT_INSN()
 
+/* Looks up key in m (bound to the program) and makes the access op through the
+ * value pointer (insn 9): it must fault at addr, as a read or a write of op's size,
+ * on every engine. */
+static void lookup_fault(struct bpfvm_map *m, int32_t key, struct bpf_insn op, uint64_t addr,
+			 const char *what)
+{
+	struct bpf_insn p[] = { LOOKUP_OR_EXIT(m, key), op, BPF_EXIT_INSN() };
+	int cls = op.code & 0x07, sz = op.code & 0x18;
+	bool write = cls == BPF_ST || cls == BPF_STX;
+	uint32_t size = sz == BPF_B ? 1 : sz == BPF_H ? 2 : sz == BPF_W ? 4 : 8;
+	struct res r = run_all(p, N(p), &m, 1, SAME_R0, what);
+	expect_fault(r, write ? BPFVM_FAULT_WRITE : BPFVM_FAULT_READ, 9, addr, size, what);
+}
+
 static uint64_t user_u64(struct bpfvm_map *m, uint32_t key)
 {
 	uint64_t v = 0;
@@ -231,15 +245,9 @@ static void values(void)
 	uint8_t hv12[12] = { 1 };
 	CHECK(bpfvm_map__update_elem(hm, &k3, 4, hv12, sizeof(hv12), 0) == 0, "hash value");
 	uint8_t *h3 = vm_map_lookup(hm, &k3);
-	struct bpf_insn rd[] = { LOOKUP_OR_EXIT(hm, 3), BPF_LDX_MEM(BPF_B, 0, 0, 12), BPF_EXIT_INSN() };
-	r = run_all(rd, N(rd), &hm, 1, SAME_R0, "read past value");
-	expect_fault(r, BPFVM_FAULT_READ, 9, MAPPTR(h3) + 12, 1, "read past value");
-	struct bpf_insn wr[] = { LOOKUP_OR_EXIT(hm, 3), BPF_ST_MEM(BPF_W, 0, 9, 1), BPF_EXIT_INSN() };
-	r = run_all(wr, N(wr), &hm, 1, SAME_R0, "write past value");
-	expect_fault(r, BPFVM_FAULT_WRITE, 9, MAPPTR(h3) + 9, 4, "write straddling the end");
-	struct bpf_insn bf[] = { LOOKUP_OR_EXIT(hm, 3), BPF_LDX_MEM(BPF_B, 0, 0, -1), BPF_EXIT_INSN() };
-	r = run_all(bf, N(bf), &hm, 1, SAME_R0, "read before value");
-	expect_fault(r, BPFVM_FAULT_READ, 9, MAPPTR(h3) - 1, 1, "read before value");
+	lookup_fault(hm, 3, BPF_LDX_MEM(BPF_B, 0, 0, 12), MAPPTR(h3) + 12, "read past value");
+	lookup_fault(hm, 3, BPF_ST_MEM(BPF_W, 0, 9, 1), MAPPTR(h3) + 9, "write straddling the end");
+	lookup_fault(hm, 3, BPF_LDX_MEM(BPF_B, 0, 0, -1), MAPPTR(h3) - 1, "read before value");
 
 	/* An ARRAY bound to the program is a static region: all its values, from the
 	 * first byte of element 0 to the last byte of the last element's value (8
@@ -262,16 +270,12 @@ static void values(void)
 	uint8_t got4[12];
 	CHECK(bpfvm_map__lookup_elem(a, &k4, 4, got4, sizeof(got4), 0) == 0 && got4[0] == 9,
 	      "array: the store into element 4 is visible");
-	struct bpf_insn ap[] = { LOOKUP_OR_EXIT(a, 3), BPF_LDX_MEM(BPF_B, 0, 0, 124 - 48),
-				 BPF_EXIT_INSN() };
-	r = run_all(ap, N(ap), &a, 1, SAME_R0, "array: past the last value");
-	expect_fault(r, BPFVM_FAULT_READ, 9, MAPPTR(v0) + 124, 1, "array: past the last value");
-	struct bpf_insn as[] = { LOOKUP_OR_EXIT(a, 7), BPF_ST_MEM(BPF_W, 0, 10, 1), BPF_EXIT_INSN() };
-	r = run_all(as, N(as), &a, 1, SAME_R0, "array: straddling the end");
-	expect_fault(r, BPFVM_FAULT_WRITE, 9, MAPPTR(v0) + 122, 4, "array: straddling the end");
-	struct bpf_insn ab[] = { LOOKUP_OR_EXIT(a, 0), BPF_LDX_MEM(BPF_B, 0, 0, -1), BPF_EXIT_INSN() };
-	r = run_all(ab, N(ab), &a, 1, SAME_R0, "array: before the first value");
-	expect_fault(r, BPFVM_FAULT_READ, 9, MAPPTR(v0) - 1, 1, "array: before the first value");
+	lookup_fault(a, 3, BPF_LDX_MEM(BPF_B, 0, 0, 124 - 48), MAPPTR(v0) + 124,
+		     "array: past the last value");
+	lookup_fault(a, 7, BPF_ST_MEM(BPF_W, 0, 10, 1), MAPPTR(v0) + 122,
+		     "array: straddling the end");
+	lookup_fault(a, 0, BPF_LDX_MEM(BPF_B, 0, 0, -1), MAPPTR(v0) - 1,
+		     "array: before the first value");
 	/* the last byte and an atomic on the value are fine */
 	struct bpf_insn lb[] = {
 		LOOKUP_OR_EXIT(a, 3),

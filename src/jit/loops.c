@@ -1202,6 +1202,18 @@ static int plan_charges(struct lwork *w, struct lv_loop *L, uint32_t *charge, in
  *     L1: ...
  * X's test is inverted (invert[X]: if !c goto L2, fall into L1) and T's code is
  * never reached; exact for the same reason when the plan charges nothing at T. */
+/* Block jx of L if it ends in a conditional jump, which *cx is, and no pattern
+ * has taken it yet: its block number, else NO_BLOCK. */
+static int32_t test_block(const struct lwork *w, const struct lv_loop *L, size_t jx,
+			  const struct bpf_insn **cx)
+{
+	int32_t x = w->g->bid[L->blocks[jx]];
+	*cx = &w->code[w->g->last[x]];
+	int fmt = (*cx)->code < ISA__COUNT ? isa_rows[(*cx)->code].fmt : -1;
+	return (fmt == ISA_FMT_JCOND_K || fmt == ISA_FMT_JCOND_X) && L->thread[jx] == LV_AS_IS ?
+	       x : NO_BLOCK;
+}
+
 static int thread_tests(const struct lwork *w, struct lv_loop *L)
 {
 	const struct cfg *g = w->g;
@@ -1216,10 +1228,9 @@ static int thread_tests(const struct lwork *w, struct lv_loop *L)
 		return 0;	/* every block charges itself: nothing is paid ahead */
 #define NPRED(b) (g->pred_off[(b) + 1] - g->pred_off[b])
 	for (size_t jx = 0; jx < L->nblocks; jx++) {
-		int32_t x = g->bid[L->blocks[jx]];
-		const struct bpf_insn *cx = &w->code[g->last[x]];
-		int fmt = cx->code < ISA__COUNT ? isa_rows[cx->code].fmt : -1;
-		if ((fmt != ISA_FMT_JCOND_K && fmt != ISA_FMT_JCOND_X) || L->thread[jx] != LV_AS_IS)
+		const struct bpf_insn *cx;
+		int32_t x = test_block(w, L, jx, &cx);
+		if (x == NO_BLOCK)
 			continue;
 		int32_t t = g->succ[2 * x], f = g->succ[2 * x + 1];
 		if (!in_loop(w, t) || !in_loop(w, f) || t == f || t == w->header ||
@@ -1253,10 +1264,9 @@ static int thread_tests(const struct lwork *w, struct lv_loop *L)
 		L->nthreaded++;
 	}
 	for (size_t jx = 0; jx < L->nblocks; jx++) {
-		int32_t x = g->bid[L->blocks[jx]];
-		const struct bpf_insn *cx = &w->code[g->last[x]];
-		int fmt = cx->code < ISA__COUNT ? isa_rows[cx->code].fmt : -1;
-		if ((fmt != ISA_FMT_JCOND_K && fmt != ISA_FMT_JCOND_X) || L->thread[jx] != LV_AS_IS)
+		const struct bpf_insn *cx;
+		int32_t x = test_block(w, L, jx, &cx);
+		if (x == NO_BLOCK)
 			continue;
 		int32_t l1 = g->succ[2 * x], t = g->succ[2 * x + 1];
 		if (!in_loop(w, t) || t == w->header || g->start[t] != g->last[t] || NPRED(t) != 1 ||
