@@ -157,8 +157,15 @@ bool vm_mem_ok(uint64_t addr, uint64_t len, bool write)
 		return true;
 	if (len == 0)
 		return true;
-	uint64_t lo = (uint64_t)(uintptr_t)run->stack;
-	if (run->stack && addr - lo <= VM_STACK_TOTAL && len <= VM_STACK_TOTAL - (addr - lo))
-		return true;
+	/* the stack in use: the frames from the current one up to the main frame's
+	 * top, as the engines' own checks (frames below are stale, maybe another
+	 * run's) */
+	if (run->stack) {
+		uint64_t top = (uint64_t)(uintptr_t)run->stack + VM_STACK_TOTAL;
+		uint64_t depth = run->engine ? run->engine->depth(run) : 0;
+		uint64_t span = (depth + 1) * BPFVM_STACK_SIZE;
+		if (span <= VM_STACK_TOTAL && top - addr <= span && len <= top - addr)
+			return true;
+	}
 	return vm_region_ok(run, run->regions, run->region_cnt, addr, len, write);
 }
