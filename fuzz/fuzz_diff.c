@@ -1,9 +1,12 @@
 /*
  * fuzz_diff.c — libFuzzer harness for engine agreement: the input bytes are the
  * choices of the program generator (tests/progen.c), so every input is a valid
- * program of the shape the differential test makes, with its context memory.
- * The program runs on the reference interpreter and on every other available
- * engine (switch interpreter, JIT); any difference in errno, r0, final memory or
+ * program of the shape the differential test makes, with its context memory —
+ * map lookups included: every program is bound to progen's three maps (ARRAY,
+ * PERCPU_ARRAY, HASH, created at the first input), whose contents progen_compare
+ * restores before each run. The program runs on the reference interpreter and on
+ * every other available engine (switch interpreter, JIT); any difference in
+ * errno, r0, instructions executed, final memory, the maps' final contents or
  * fault — or a valid program the JIT fails to compile — prints the program and
  * both outcomes and aborts. The generator (tests/progen.c) is linked in.
  */

@@ -15,13 +15,25 @@
  * atomics on the stack and the context memory (mostly in bounds, sometimes not),
  * local calls (some recursive past the depth limit), helper calls and callx to
  * known and unknown ids, bpf_loop calls with subprograms as callbacks (nesting,
- * some past the depth limit, some with arguments the helper refuses). Each program comes with its context memory (length and
- * contents), also drawn from the choices.
+ * some past the depth limit, some with arguments the helper refuses), and — in
+ * about 30% of the programs — bpf_map_lookup_elem on the maps below, in the
+ * shapes clang writes (which the JIT inlines) and in near misses (which it must
+ * not), with accesses through the result inside the value, in its padding, past
+ * it and past the array's end. Each program comes with its context memory (length
+ * and contents), also drawn from the choices.
+ *
+ * Maps. Every program is bound to the same three maps (progen_maps), created
+ * once per process: an ARRAY (value 20 bytes: stride 24, padding), a
+ * PERCPU_ARRAY and a HASH with a few keys. Programs name them by address (lddw
+ * imm64) or by index (lddw src 1/5 = map i of progen_maps, src 2 = a value of the
+ * ARRAY).
  *
  * Running. progen_compare() runs one program on the reference engine and on the
  * others, from one call site (so every engine sees the same stack address) with
- * the same context memory (restored before each run) and budget, and compares
- * errno, r0, the final memory and the fault (kind, insn, addr, size).
+ * the same context memory and map contents (both restored before each run) and
+ * budget, and compares errno, r0, instructions executed, the final memory, the
+ * maps' final contents (the arrays' bytes, padding and every CPU slot included;
+ * the hash's values) and the fault (kind, insn, addr, size).
  */
 #ifndef BPFVM_PROGEN_H
 #define BPFVM_PROGEN_H
@@ -59,7 +71,25 @@ struct progen {
 	size_t nfwd, fwd_at[PROGEN_MAX_INSNS], fwd_dist[PROGEN_MAX_INSNS];
 	size_t ncall, call_at[PROGEN_MAX_INSNS], call_to[PROGEN_MAX_INSNS];
 	unsigned loop_depth;
+	bool maps_on;		/* this program may look maps up */
+	bool shadow_lookup;	/* its helper 1 is progen_mix, not the map lookup */
+	unsigned lookups;	/* helper-1 calls generated (lookup sequences) */
+	uint8_t held_reg;	/* r6..r9 that got a lookup's result (0: none) */
+	uint8_t held_map;	/* ... from which map (PROGEN_MAP_*) */
+	int32_t held_idx;	/* ... at which key (array maps: -1 if unknown) */
 };
+
+/* The maps every generated program is bound to (bpfvm_prog_opts.maps, in this
+ * order), created by the first progen_init. */
+enum { PROGEN_MAP_ARRAY, PROGEN_MAP_PERCPU, PROGEN_MAP_HASH, PROGEN_MAPS };
+extern struct bpfvm_map *progen_maps[PROGEN_MAPS];
+/* The CPU slot the thread that called progen_init first gets for per-CPU maps
+ * (progen_init makes it 1 where there are two slots or more, so that a lookup
+ * that forgets the slot reads slot 0's values, which differ). */
+extern int progen_cpu_slot;
+/* Restores the maps' contents to their fixed initial values (array padding and
+ * every CPU slot included). progen_compare calls it before each run. */
+void progen_maps_reset(void);
 
 /* Sets defaults and seeds the PRNG. */
 void progen_init(struct progen *g, uint64_t seed);
@@ -84,9 +114,11 @@ bool progen_row_enabled(int row);
  * reports. Returns how many were written to out[0..3). */
 size_t progen_engines(enum bpfvm_engine out[3]);
 
-/* Creates g's program with progen_helpers (compiled by the JIT where there is
- * one). NULL if it is rejected; *jit_failed (may be NULL) is then set when the
- * program is valid without the JIT but failed to compile with it. */
+/* Creates g's program with progen_helpers (and, for a program with
+ * shadow_lookup, progen_mix as helper 1) and progen_maps bound (compiled by the
+ * JIT where there is one). NULL if it is rejected; *jit_failed (may be NULL) is
+ * then set when the program is valid without the JIT but failed to compile with
+ * it. */
 struct bpfvm_prog *progen_load(const struct progen *g, bool *jit_failed);
 
 /* One run's observable outcome. */
@@ -94,16 +126,27 @@ struct progen_outcome {
 	enum bpfvm_engine engine;
 	int err;
 	uint64_t retval;
+	uint64_t insn_executed;
 	struct bpfvm_fault fault;
 	uint8_t mem[PROGEN_MEM_MAX];
+	/* The maps' contents after the run (for a program that names a map; else
+	 * maps_len is 0): the ARRAY's values block, the PERCPU_ARRAY's (all CPU
+	 * slots), then per HASH key a found byte and the value, and the number of
+	 * keys. Points into a buffer of progen's, one per engine index, valid until
+	 * the next progen_compare. */
+	const uint8_t *maps;
+	size_t maps_len;
+	bool maps_changed;	/* maps differ from their initial contents */
 };
 
 /* Runs prog on engines[0] (the reference) and each other engine in
- * engines[1..n) with g's memory; out[0..n) get the outcomes. Returns the index
- * of the first engine that disagrees with engines[0], or 0 if all agree. */
+ * engines[1..n) with g's memory and the maps' initial contents; out[0..n) get
+ * the outcomes. Returns the index of the first engine that disagrees with
+ * engines[0], or 0 if all agree. */
 size_t progen_compare(struct bpfvm_prog *prog, const struct progen *g,
 		      const enum bpfvm_engine *engines, size_t n, struct progen_outcome *out);
-/* Prints an outcome on one line (with "label: " in front). */
+/* Prints an outcome (with "label: " in front): one line, the memory and the
+ * maps' contents. */
 void progen_outcome_print(FILE *f, const char *label, const struct progen_outcome *o,
 			  size_t mem_len);
 /* Prints the program (kernel syntax, indexed) and its memory. */

@@ -6,14 +6,21 @@
  * SEED_BASE + i). Each one that the validator accepts runs on
  * BPFVM_ENGINE_INTERP and on each other engine bpfvm_engine_available() reports
  * (the switch interpreter, the JIT), from one call site, on the same context
- * memory and budget; errno, r0, the final memory and the fault (kind, insn, addr,
- * size) must be identical. A mismatch prints the seed, the program, its memory
- * and both outcomes. A program valid without the JIT that the JIT fails to
- * compile is a failure too.
+ * memory, map contents and budget; errno, r0, the instructions executed, the
+ * final memory, the maps' final contents and the fault (kind, insn, addr, size)
+ * must be identical. Every program is bound to progen's three maps (an ARRAY, a
+ * PERCPU_ARRAY, a HASH), whose contents are restored before each run of a
+ * program that names them; about 30% of the programs look them up (progen.h).
+ * A mismatch prints the seed, the program, its memory and both outcomes. A
+ * program valid without the JIT that the JIT fails to compile is a failure too.
  *
  * Also checked, so that the generator keeps its reach: at least 95% of programs
- * are accepted, every isa.def row the validator accepts appears, and every fault
- * kind a raw program can hit occurs.
+ * are accepted, every isa.def row the validator accepts appears, every fault
+ * kind a raw program can hit occurs, at least 20% of the programs look a map up
+ * (and some change one), and (with the JIT) at least 5% have a lookup the JIT
+ * inlines (jit_inlined_calls; the summary also counts the inlined call sites,
+ * the programs that also have a loop the JIT versioned, and the programs whose
+ * reference run changed a map).
  *
  * Usage: test_differential [--count N] [--seed S] [--verbose]
  *   --seed S   only the program of seed S (as a mismatch report names it),
@@ -27,6 +34,8 @@
 
 #include "bpfvm/bpfvm.h"
 #include "isa.h"
+#include "jit/jit.h"
+#include "prog.h"
 #include "progen.h"
 #include "testutil.h"
 
@@ -49,11 +58,20 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static double pct(uint64_t a, uint64_t b)
+{
+	return b ? 100.0 * (double)a / (double)b : 0.0;
+}
+
 struct stats {
 	uint64_t programs, accepted, mismatches, jit_failures;
 	uint64_t faults[N_FAULTS];	/* the reference's outcomes */
 	uint64_t row_hits[ISA__COUNT];	/* in accepted programs */
 	uint64_t row_run[ISA__COUNT];	/* executed (sampled, see trace_rows) */
+	/* accepted programs with a lookup sequence, with one the JIT inlined (and
+	 * the inlined call sites), whose reference run changed a map */
+	uint64_t lookup_progs, inlined_progs, inlined_calls, map_writers;
+	uint64_t inlined_versioned;	/* ... and a loop the JIT versioned */
 };
 
 static void count_rows(struct stats *st, const struct progen *g)
@@ -115,12 +133,18 @@ static void one(struct progen *g, uint64_t seed, const enum bpfvm_engine *eng, s
 	}
 	st->accepted++;
 	count_rows(st, g);
+	st->lookup_progs += g->lookups > 0;
+	size_t inlined = jit_inlined_calls(prog->jit);
+	st->inlined_progs += inlined > 0;
+	st->inlined_calls += inlined;
+	st->inlined_versioned += inlined && jit_versioned_loops(prog->jit);
 	if (st->accepted % TRACE_EVERY == 0)
 		trace_rows(prog, g, st->row_run);
 
 	struct progen_outcome out[3];
 	size_t bad = progen_compare(prog, g, eng, neng, out);
 	st->faults[out[0].fault.kind < N_FAULTS ? out[0].fault.kind : 0]++;
+	st->map_writers += out[0].maps_changed;
 	if (bad && st->mismatches++ < MAX_REPORTS) {
 		fprintf(stderr, "MISMATCH: seed 0x%" PRIx64 " (replay: test_differential --seed "
 			"0x%" PRIx64 ")\n", seed, seed);
@@ -179,6 +203,12 @@ int main(int argc, char **argv)
 	printf("differential: acceptance %.2f%%, %.0f programs/s (%.2f s), helper stops %" PRIu64
 	       "\n", st.programs ? 100.0 * (double)st.accepted / (double)st.programs : 0.0,
 	       dt > 0 ? (double)st.programs / dt : 0.0, dt, progen_stops / neng);
+	printf("differential: map lookups in %" PRIu64 " programs (%.1f%%), inlined by the JIT in %"
+	       PRIu64 " (%.1f%%; %" PRIu64 " call sites; %" PRIu64 " with a versioned loop), maps "
+	       "changed by %" PRIu64 "; per-CPU slot %d of %d\n", st.lookup_progs,
+	       pct(st.lookup_progs, st.programs), st.inlined_progs,
+	       pct(st.inlined_progs, st.programs), st.inlined_calls, st.inlined_versioned,
+	       st.map_writers, progen_cpu_slot, bpfvm_num_cpu_slots());
 	size_t on = 0, hit = 0, run = 0;
 	for (int r = 0; r < ISA__COUNT; r++) {
 		if (!progen_row_enabled(r))
@@ -206,6 +236,13 @@ int main(int argc, char **argv)
 			if (k != BPFVM_FAULT_UNSUPPORTED)
 				CHECK(st.faults[k] > 0, "no run ended with fault kind %s",
 				      fault_names[k]);
+		CHECK(st.lookup_progs * 100 >= st.programs * 20 && st.map_writers > 0,
+		      "map lookups in only %" PRIu64 " of %" PRIu64 " programs (%" PRIu64
+		      " changed a map)", st.lookup_progs, st.programs, st.map_writers);
+		if (bpfvm_engine_available(BPFVM_ENGINE_JIT))
+			CHECK(st.inlined_progs * 100 >= st.programs * 5, "the JIT inlined a lookup "
+			      "in only %" PRIu64 " of %" PRIu64 " programs", st.inlined_progs,
+			      st.programs);
 	}
 	return test_summary();
 }
